@@ -1,0 +1,146 @@
+"""``nutpy serve``: config, store, drivers and listeners under one nursery.
+
+SIGHUP re-reads the three files as upsd does: users and settings are
+replaced, UPSes are added, changed or removed (clients logged in to a removed
+UPS are disconnected), and LISTEN stays as it was.  A reload whose files
+cannot be served keeps the running configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio
+
+from nutpy import config as configmod
+from nutpy.config import Config, UpsConfig
+from nutpy.descriptions import load_descriptions
+from nutpy.drivers.base import DriverConfigError, make_driver, supervise
+from nutpy.server.listener import make_tls_context, open_listeners, serve_listeners
+from nutpy.server.session import ServerContext
+from nutpy.server.tracking import Tracking
+from nutpy.store import Store
+
+log = logging.getLogger("nutpy")
+
+
+class StartupError(Exception):
+    """Serving is impossible (upsd would exit non-zero for the same reason)."""
+
+
+def report(cfg: Config) -> None:
+    for diag in cfg.diagnostics:
+        level = logging.ERROR if diag.severity == "error" else logging.WARNING
+        log.log(level, "%s", diag)
+
+
+@dataclass
+class _Running:
+    section: UpsConfig
+    scope: trio.CancelScope
+
+
+@dataclass
+class Server:
+    """The running server: what SIGHUP needs to reconcile."""
+
+    cfg: Config
+    ctx: ServerContext
+    nursery: trio.Nursery
+    drivers: dict[str, _Running] = field(default_factory=dict)
+
+    def start_ups(self, section: UpsConfig) -> None:
+        ups = self.ctx.store.add(section.name, section.desc)
+        scope = trio.CancelScope()
+        self.drivers[section.name.lower()] = _Running(section, scope)
+        try:
+            driver = make_driver(section, self.cfg.directory, self.cfg.ups.globals)
+        except DriverConfigError as exc:
+            log.error("[%s] %s; it stays DRIVER-NOT-CONNECTED", section.name, exc)
+            return
+
+        async def run() -> None:
+            with scope:
+                await supervise(driver, ups)
+
+        self.nursery.start_soon(run)
+
+    def stop_ups(self, name: str) -> None:
+        running = self.drivers.pop(name.lower(), None)
+        if running is not None:
+            running.scope.cancel()
+        ups = self.ctx.store.get(name)
+        if ups is not None:
+            self.ctx.kick(ups)
+        self.ctx.store.remove(name)
+
+    def reload(self) -> None:
+        cfg = configmod.load(self.cfg.directory)
+        report(cfg)
+        if cfg.fatal:
+            log.error("reload rejected, keeping the running configuration: %s",
+                      cfg.fatal)
+            return
+        old = {s.name.lower(): s for s in self.cfg.ups.ups}
+        new = {s.name.lower(): s for s in cfg.ups.ups}
+        self.cfg.directory = cfg.directory
+        cfg.upsd.listen = self.cfg.upsd.listen  # LISTEN is not changed by a reload
+        self.cfg = cfg
+        self.ctx.users = cfg.users
+        self.ctx.upsd = cfg.upsd
+        self.ctx.tracking.delay = cfg.upsd.trackingdelay
+        for key, section in old.items():
+            if key not in new or (new[key].driver, new[key].port, new[key].options) != (
+                    section.driver, section.port, section.options):
+                self.stop_ups(section.name)
+        for key, section in new.items():
+            if key in self.drivers:
+                ups = self.ctx.store.get(section.name)
+                if ups is not None:
+                    ups.desc = section.desc
+            else:
+                self.start_ups(section)
+        log.info("configuration reloaded: %d UPS", len(cfg.ups.ups))
+
+
+async def _reload_on_sighup(server: Server) -> None:
+    with trio.open_signal_receiver(signal.SIGHUP) as signals:
+        async for _ in signals:
+            log.info("SIGHUP: reloading configuration")
+            server.reload()
+
+
+async def serve(directory: Path, *,
+                task_status: trio.TaskStatus[list[trio.SocketListener]]
+                = trio.TASK_STATUS_IGNORED) -> None:
+    """Serve until cancelled.  Raises StartupError when upsd would not start."""
+    cfg = configmod.load(directory)
+    report(cfg)
+    if cfg.fatal:
+        raise StartupError(cfg.fatal)
+    try:
+        tls = make_tls_context(cfg.upsd)
+    except OSError as exc:  # ssl.SSLError included
+        log.error("TLS disabled: cannot use CERTFILE %s: %s", cfg.upsd.certfile, exc)
+        tls = None
+    ctx = ServerContext(
+        store=Store(), upsd=cfg.upsd, users=cfg.users,
+        descriptions=load_descriptions(cfg.upsd.datapath),
+        tracking=Tracking(cfg.upsd.trackingdelay), clock=trio.current_time,
+        tls_available=tls is not None)
+    try:
+        listeners = await open_listeners(cfg.upsd.listeners,
+                                         cfg.upsd.allow_not_all_listeners)
+    except OSError as exc:
+        raise StartupError(str(exc)) from exc
+    async with trio.open_nursery() as nursery:
+        server = Server(cfg, ctx, nursery)
+        for section in cfg.ups.ups:
+            server.start_ups(section)
+        nursery.start_soon(_reload_on_sighup, server)
+        nursery.start_soon(serve_listeners, ctx, listeners, cfg.upsd.maxconn, tls)
+        task_status.started(listeners)
+

@@ -1,0 +1,212 @@
+"""NUT's ``dummy-ups`` driver: a UPS whose data comes from a file.
+
+``port`` names a ``.dev`` file (an ``upsc`` dump, read once and re-read when
+it changes) or a ``.seq`` file (read step by step, pausing at each
+``TIMER n`` and starting over at the end).  A relative name is looked up in
+the config directory, ``./name`` in the working directory, as in NUT.
+Clients may change any variable with ``SET VAR``; an empty value removes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+from nutpy import __version__
+from nutpy.config import UpsConfig
+from nutpy.drivers.base import DriverConfigError, poll_interval
+from nutpy.drivers.dummy_types import string_length
+from nutpy.store import (
+    RESULT_SUCCESS,
+    RESULT_UNKNOWN,
+    InstCmd,
+    Request,
+    SetVar,
+    UpsState,
+)
+from nutpy.tokenizer import Line, tokenize_text
+
+log = logging.getLogger("nutpy.driver.dummy")
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    seconds: float
+
+
+Step = Assign | Timer
+
+# Set before the file is read, as dummy-ups does.
+_INITIAL = (("ups.mfr", "Dummy Manufacturer"), ("ups.model", "Dummy UPS"),
+            ("ups.status", "OL"))
+# Copied to device.* once the first read is done (NUT's driver core does this).
+_MIRRORED = ("mfr", "model", "serial")
+
+
+def parse_steps(data: bytes) -> list[Step]:
+    """The steps of a .dev/.seq file.  ``driver.*`` lines are skipped."""
+    steps: list[Step] = []
+    for event in tokenize_text(data):
+        if not isinstance(event, Line):
+            continue
+        head, *rest = event.words
+        if head.startswith("TIMER"):
+            seconds = rest[0] if rest else "0"
+            steps.append(Timer(float(seconds) if _is_number(seconds) else 0.0))
+            continue
+        name = head.split(":", 1)[0]
+        if not name or name.startswith("driver.") or head.startswith("ALARM"):
+            continue
+        steps.append(Assign(name, " ".join(rest)))
+    return steps
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve_port(port: str, confdir: Path) -> Path:
+    if port.startswith("/") or port.startswith("."):
+        return Path(port)
+    return confdir / port
+
+
+class DummyUps:
+    def __init__(self, section: UpsConfig, confdir: Path,
+                 globals_: dict[str, str | None]) -> None:
+        self.path = resolve_port(section.port, confdir)
+        mode = section.options.get("mode")
+        if mode is None:
+            mode = "dummy-loop" if self.path.suffix == ".seq" else "dummy-once"
+        if mode not in ("dummy-once", "dummy-loop"):
+            raise DriverConfigError(f"mode '{mode}' is not supported "
+                                    "(dummy-once or dummy-loop)")
+        self.loop = mode == "dummy-loop"
+        self.mode = mode
+        self.port = section.port
+        self.interval = poll_interval(section, globals_)
+
+    def apply(self, ups: UpsState, name: str, value: str) -> None:
+        """Set one variable the way dummy-ups's setvar does."""
+        if not value:
+            ups.delete(name)
+            return
+        length = string_length(name)
+        ups.set(name, value, writable=True, string=length is not None, aux=length or 0)
+
+    def _publish_driver_info(self, ups: UpsState) -> None:
+        for name, value in (
+            ("driver.name", "dummy-ups"),
+            ("driver.parameter.mode", self.mode),
+            ("driver.parameter.pollinterval", f"{self.interval:g}"),
+            ("driver.parameter.port", self.port),
+            ("driver.version", __version__),
+            ("driver.version.internal", __version__),
+            ("device.type", "ups"),
+        ):
+            ups.set(name, value)
+
+    def _read(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except OSError as exc:
+            log.warning("[%s] cannot read %s: %s", self.port, self.path, exc.strerror)
+            return None
+
+    async def run(self, ups: UpsState,
+                  requests: trio.MemoryReceiveChannel[Request]) -> None:
+        self._publish_driver_info(ups)
+        for name, value in _INITIAL:
+            self.apply(ups, name, value)
+        ups.add_command("load.off")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._serve_requests, ups, requests)
+            if self.loop:
+                await self._run_sequence(ups)
+            else:
+                await self._run_once(ups)
+            nursery.cancel_scope.cancel()
+
+    def _mirror(self, ups: UpsState) -> None:
+        for suffix in _MIRRORED:
+            var = ups.get(f"ups.{suffix}")
+            if var is not None:
+                ups.set(f"device.{suffix}", var.value)
+
+    async def _run_once(self, ups: UpsState) -> None:
+        """Read the .dev file, then again whenever it changes."""
+        seen: float | None = None
+        first = True
+        while True:
+            try:
+                mtime = self.path.stat().st_mtime
+            except OSError:
+                mtime = None
+            if mtime is not None and mtime != seen:
+                data = self._read()
+                if data is not None:
+                    seen = mtime
+                    for step in parse_steps(data):
+                        if isinstance(step, Assign):
+                            self.apply(ups, step.name, step.value)
+                    if first:
+                        self._mirror(ups)
+                        first = False
+            if seen is not None:
+                ups.mark_fresh(trio.current_time())
+            await trio.sleep(self.interval)
+
+    async def _run_sequence(self, ups: UpsState) -> None:
+        """Play the .seq file step by step, pausing at each TIMER, forever."""
+        first = True
+        while True:
+            data = self._read()
+            steps = parse_steps(data) if data is not None else []
+            for step in steps:
+                if isinstance(step, Assign):
+                    self.apply(ups, step.name, step.value)
+                    continue
+                if first:
+                    self._mirror(ups)
+                    first = False
+                await self._wait_fresh(ups, step.seconds)
+            if first and data is not None:
+                self._mirror(ups)
+                first = False
+            await self._wait_fresh(ups, self.interval)
+
+    async def _wait_fresh(self, ups: UpsState, seconds: float) -> None:
+        """Sleep, while telling the store every poll interval that all is well."""
+        deadline = trio.current_time() + seconds
+        while True:
+            ups.mark_fresh(trio.current_time())
+            remaining = deadline - trio.current_time()
+            if remaining <= 0:
+                return
+            await trio.sleep(min(remaining, self.interval))
+
+    async def _serve_requests(self, ups: UpsState,
+                              requests: trio.MemoryReceiveChannel[Request]) -> None:
+        async for request in requests:
+            if isinstance(request, SetVar):
+                self.apply(ups, request.variable, request.value)
+                result = RESULT_SUCCESS
+            else:
+                assert isinstance(request, InstCmd)
+                # dummy-ups lists load.off but carries out no command.
+                result = RESULT_UNKNOWN
+            if request.on_result is not None:
+                request.on_result(result)

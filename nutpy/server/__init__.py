@@ -1,0 +1,1 @@
+"""The NUT network server: protocol (pure), sessions, listeners."""

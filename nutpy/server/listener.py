@@ -1,0 +1,206 @@
+"""TCP listeners and the per-connection task.
+
+Bytes come in, go through the shared tokenizer, each request goes to the
+session, and all the replies to one read leave in a single send (a whole
+``LIST`` is one segment; with TCP_NODELAY, which trio sets, no Nagle delay).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import ssl
+from dataclasses import dataclass
+
+import trio
+
+from nutpy.config import Listen, UpsdConf
+from nutpy.server.session import ServerContext, Session
+from nutpy.tokenizer import Line, Tokenizer
+
+log = logging.getLogger("nutpy.server")
+
+READ_SIZE = 512  # upsd reads 512 bytes at a time; a parse error drops the rest
+IDLE_TIMEOUT = 60.0  # upsd closes a connection silent for 60 s (hard-coded)
+SEND_TIMEOUT = 10.0  # a client that does not read its replies for this long is cut off
+HANDSHAKE_TIMEOUT = 10.0
+
+
+def make_tls_context(conf: UpsdConf) -> ssl.SSLContext | None:
+    """The server TLS context from CERTFILE (one PEM: chain and key), if set."""
+    if not conf.certfile:
+        return None
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(conf.certfile)
+    ctx.minimum_version = (ssl.TLSVersion.TLSv1_2 if conf.disable_weak_ssl
+                           else ssl.TLSVersion.MINIMUM_SUPPORTED)
+    if conf.certrequest:
+        ctx.verify_mode = ssl.CERT_REQUIRED if conf.certrequest >= 2 else ssl.CERT_OPTIONAL
+        if conf.certpath:
+            ctx.load_verify_locations(capath=conf.certpath)
+        else:
+            ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
+    return ctx
+
+
+def _peer_address(stream: trio.SocketStream) -> str:
+    try:
+        addr = stream.socket.getpeername()
+    except OSError:
+        return "unknown"
+    host = addr[0]
+    if isinstance(host, str) and host.startswith("::ffff:") and "." in host:
+        host = host[7:]
+    return str(host)
+
+
+@dataclass
+class Limits:
+    maxconn: int | None
+    active: int = 0
+
+
+class Connection:
+    """One client: read, tokenize, answer, until EOF, LOGOUT or idle timeout."""
+
+    def __init__(self, ctx: ServerContext, stream: trio.SocketStream,
+                 tls: ssl.SSLContext | None) -> None:
+        self.ctx = ctx
+        self.stream: trio.abc.Stream = stream
+        self.tls = tls
+        self.session = Session(ctx, _peer_address(stream))
+        self.tokenizer = Tokenizer()
+
+    async def run(self) -> None:
+        scope = trio.CancelScope()
+        self.session.kill = scope.cancel
+        try:
+            with scope:
+                await self._serve()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        except OSError as exc:
+            if exc.errno not in (errno.ECONNRESET, errno.EPIPE):
+                log.info("client %s: %s", self.session.address, exc)
+        finally:
+            self.session.close()
+            with trio.move_on_after(1) as scope:
+                scope.shield = True
+                await self.stream.aclose()
+
+    async def _serve(self) -> None:
+        deadline = trio.current_time() + IDLE_TIMEOUT
+        while True:
+            with trio.move_on_at(deadline):
+                data = await self.stream.receive_some(READ_SIZE)
+                if not data:
+                    return
+                replies: list[str] = []
+                events = self.tokenizer.feed(bytes(data), stop_on_error=True)
+                for event in events:
+                    if not isinstance(event, Line):
+                        log.info("client %s: parse error: %s", self.session.address,
+                                 event.message)
+                        continue
+                    deadline = trio.current_time() + IDLE_TIMEOUT
+                    replies.append(self.session.handle(event.words))
+                    if self.session.closing or self.session.start_tls:
+                        break
+                if replies:
+                    await self._send("".join(replies))
+                if self.session.closing:
+                    return
+                if self.session.start_tls:
+                    await self._start_tls()
+                continue
+            log.debug("client %s: idle for %ss, closing", self.session.address,
+                      IDLE_TIMEOUT)
+            return
+
+    async def _send(self, text: str) -> None:
+        with trio.move_on_after(SEND_TIMEOUT):
+            await self.stream.send_all(text.encode("ascii", "replace"))
+            return
+        log.info("client %s does not read its replies; disconnecting",
+                 self.session.address)
+        raise trio.ClosedResourceError
+
+    async def _start_tls(self) -> None:
+        assert self.tls is not None
+        self.session.start_tls = False
+        stream = trio.SSLStream(self.stream, self.tls, server_side=True)
+        with trio.move_on_after(HANDSHAKE_TIMEOUT):
+            try:
+                await stream.do_handshake()
+            except trio.BrokenResourceError as exc:
+                log.info("client %s: TLS handshake failed: %s",
+                         self.session.address, exc.__cause__ or exc)
+                raise
+            self.stream = stream
+            self.session.tls = True
+            self.tokenizer.reset_line()
+            return
+        log.info("client %s: TLS handshake timed out", self.session.address)
+        raise trio.ClosedResourceError
+
+
+async def _serve_listener(ctx: ServerContext, listener: trio.SocketListener,
+                          limits: Limits, tls: ssl.SSLContext | None,
+                          nursery: trio.Nursery) -> None:
+    async with listener:
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as exc:  # EMFILE and friends: wait, don't spin
+                log.warning("accept failed: %s", exc)
+                await trio.sleep(0.1)
+                continue
+            if limits.maxconn is not None and limits.active >= limits.maxconn:
+                log.warning("MAXCONN (%d) reached: refusing %s", limits.maxconn,
+                            _peer_address(stream))
+                await stream.aclose()
+                continue
+            nursery.start_soon(_client_task, ctx, stream, limits, tls)
+
+
+async def _client_task(ctx: ServerContext, stream: trio.SocketStream,
+                       limits: Limits, tls: ssl.SSLContext | None) -> None:
+    limits.active += 1
+    try:
+        await Connection(ctx, stream, tls).run()
+    finally:
+        limits.active -= 1
+
+
+async def open_listeners(listens: list[Listen],
+                         allow_partial: bool) -> list[trio.SocketListener]:
+    """Bind every LISTEN; fail like upsd if none, or any without allow_partial."""
+    bound: list[trio.SocketListener] = []
+    failures: list[str] = []
+    for item in listens:
+        host: str | None = None if item.address == "*" else item.address
+        try:
+            listeners = await trio.open_tcp_listeners(item.port, host=host)
+        except OSError as exc:
+            failures.append(f"{item.address} port {item.port}: {exc.strerror or exc}")
+            continue
+        for listener in listeners:  # trio makes IPv6 sockets V6ONLY
+            sockname = listener.socket.getsockname()
+            log.info("listening on %s port %s", sockname[0], sockname[1])
+        bound.extend(listeners)
+    for failure in failures:
+        log.error("cannot listen on %s", failure)
+    if not bound or (failures and not allow_partial):
+        for listener in bound:
+            await listener.aclose()
+        raise OSError("not all listeners could be opened" if bound
+                      else "no listening socket could be opened")
+    return bound
+
+
+async def serve_listeners(ctx: ServerContext, listeners: list[trio.SocketListener],
+                          maxconn: int | None, tls: ssl.SSLContext | None) -> None:
+    limits = Limits(maxconn)
+    async with trio.open_nursery() as nursery:
+        for listener in listeners:
+            nursery.start_soon(_serve_listener, ctx, listener, limits, tls, nursery)

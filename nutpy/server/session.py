@@ -1,0 +1,121 @@
+"""One client connection's protocol state, with no I/O.
+
+A :class:`Session` takes one tokenized request at a time and returns the reply
+text; the listener moves the bytes.  Everything shared between sessions (the
+store, users, tracking table, descriptions) lives in :class:`ServerContext`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from nutpy.config import UpsdConf, User
+from nutpy.descriptions import Descriptions
+from nutpy.server.handlers import VERBS
+from nutpy.server.protocol import Err, ProtocolError, err_line
+from nutpy.server.tracking import Tracking
+from nutpy.store import Availability, Store, UpsState
+
+
+@dataclass
+class ServerContext:
+    """What every session shares.  SIGHUP swaps ``users`` and ``upsd``."""
+
+    store: Store
+    upsd: UpsdConf
+    users: dict[str, User]
+    descriptions: Descriptions
+    tracking: Tracking
+    clock: Callable[[], float]
+    tls_available: bool = False
+    sessions: dict[int, Session] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def next_client_id(self) -> int:
+        return next(self._ids)
+
+    def kick(self, ups: UpsState) -> None:
+        """Disconnect every client logged in to ``ups`` (it was removed)."""
+        for session in list(self.sessions.values()):
+            if session.login_ups is ups and session.kill is not None:
+                session.kill()
+
+
+class Session:
+    """Protocol state of one connection."""
+
+    def __init__(self, ctx: ServerContext, address: str) -> None:
+        self.ctx = ctx
+        self.id = ctx.next_client_id()
+        self.address = address
+        self.username: str | None = None
+        self.password: str | None = None
+        self.login_ups: UpsState | None = None
+        self.tracking = False
+        self.tls = False
+        self.start_tls = False  # set by STARTTLS: the listener must hand over
+        self.closing = False  # set by LOGOUT
+        self.kill: Callable[[], None] | None = None  # set by the connection
+        ctx.sessions[self.id] = self
+
+    def handle(self, words: list[str]) -> str:
+        """Answer one request (its words as tokenized); never raises."""
+        if not words:
+            return err_line(Err.UNKNOWN_COMMAND)
+        verb = VERBS.get(words[0].upper())
+        if verb is None:
+            return err_line(Err.UNKNOWN_COMMAND)
+        handler, needs_user = verb
+        try:
+            if needs_user:
+                if self.username is None:
+                    raise ProtocolError(Err.USERNAME_REQUIRED)
+                if self.password is None:
+                    raise ProtocolError(Err.PASSWORD_REQUIRED)
+            return handler(self, words[1:])
+        except ProtocolError as exc:
+            return err_line(exc.code)
+
+    def close(self) -> None:
+        """The connection ended: a login no longer counts."""
+        self.ctx.sessions.pop(self.id, None)
+        if self.login_ups is not None:
+            self.login_ups.logout(self.id)
+            self.login_ups = None
+
+    # ---- helpers for handlers ------------------------------------------
+
+    def ups(self, name: str) -> UpsState:
+        ups = self.ctx.store.get(name)
+        if ups is None:
+            raise ProtocolError(Err.UNKNOWN_UPS)
+        return ups
+
+    def available_ups(self, name: str) -> UpsState:
+        """The UPS, if its data may be served now (upsd's availability check)."""
+        ups = self.ups(name)
+        state = ups.availability(self.ctx.clock(), self.ctx.upsd.maxage)
+        if state is Availability.DRIVER_NOT_CONNECTED:
+            raise ProtocolError(Err.DRIVER_NOT_CONNECTED)
+        if state is Availability.DATA_STALE:
+            raise ProtocolError(Err.DATA_STALE)
+        return ups
+
+    def authenticated_user(self) -> User | None:
+        """The user whose name and password this session sent, if they match."""
+        if self.username is None or self.password is None:
+            return None
+        user = self.ctx.users.get(self.username)
+        if user is None or user.password is None:
+            return None
+        if not hmac.compare_digest(user.password.encode(), self.password.encode()):
+            return None
+        return user
+
+    def require_action(self, *actions: str) -> None:
+        user = self.authenticated_user()
+        if user is None or not any(user.may(a) for a in actions):
+            raise ProtocolError(Err.ACCESS_DENIED)

@@ -1,0 +1,183 @@
+"""Helpers for tests that run whole servers: nutpy, and NUT's own upsd.
+
+Both run as child processes on a free loopback port, each with its own config
+directory; every process a helper starts is stopped when its ``with`` block
+ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+NUT_LIBEXEC = Path("/lib/nut")
+FIXTURES = Path(__file__).parent / "fixtures"
+START_TIMEOUT = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_config(directory: Path, *, ups_conf: str, upsd_conf: str = "",
+                 users: str = "", files: dict[str, bytes] | None = None) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "ups.conf").write_text(ups_conf)
+    (directory / "upsd.conf").write_text(upsd_conf)
+    users_path = directory / "upsd.users"
+    users_path.write_text(users)
+    users_path.chmod(0o600)
+    for name, data in (files or {}).items():
+        (directory / name).write_bytes(data)
+    return directory
+
+
+def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = START_TIMEOUT,
+                  proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on {host}:{port}")
+
+
+def talk(port: int, data: bytes, host: str = "127.0.0.1", quiet: float = 0.3,
+         timeout: float = 5.0) -> bytes:
+    """Send ``data``, then read until the server has been quiet for ``quiet`` s."""
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(data)
+        sock.settimeout(quiet)
+        chunks = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@dataclass
+class Server:
+    """A running server: its port and its processes' logs."""
+
+    port: int
+    confdir: Path
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
+
+    def log_text(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())
+
+    def signal(self, sig: int) -> None:
+        self.procs[-1].send_signal(sig)
+
+
+def nutpy_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "nutpy.cli", *args]
+
+
+@contextlib.contextmanager
+def nutpy_server(confdir: Path, port: int, *, host: str = "127.0.0.1",
+                 wait: bool = True, extra_env: dict[str, str] | None = None
+                 ) -> Iterator[Server]:
+    log = confdir / "nutpy.log"
+    env = {**os.environ, **(extra_env or {})}
+    env.pop("NUT_CONFPATH", None)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(nutpy_command("serve", "-c", str(confdir)),
+                                stdout=out, stderr=subprocess.STDOUT, env=env)
+    server = Server(port, confdir, [proc], [log])
+    try:
+        if wait:
+            wait_for_port(port, host, proc=proc)
+        yield server
+    finally:
+        _stop(proc)
+
+
+def nut_env(confdir: Path) -> dict[str, str]:
+    state = confdir / "state"
+    state.mkdir(exist_ok=True)
+    state.chmod(0o700)
+    return {**os.environ, "NUT_CONFPATH": str(confdir), "NUT_STATEPATH": str(state),
+            "NUT_ALTPIDPATH": str(state)}
+
+
+def _as_root() -> list[str]:
+    return ["-u", "root"] if os.geteuid() == 0 else []
+
+
+@contextlib.contextmanager
+def real_upsd(confdir: Path, port: int, drivers: dict[str, str]) -> Iterator[Server]:
+    """NUT's upsd plus one real driver per UPS (``{name: driver}``)."""
+    env = nut_env(confdir)
+    server = Server(port, confdir)
+    try:
+        for name, driver in drivers.items():
+            log = confdir / f"driver-{name}.log"
+            with open(log, "wb") as out:
+                server.procs.append(subprocess.Popen(
+                    [str(NUT_LIBEXEC / driver), "-a", name, *_as_root(), "-F"],
+                    stdout=out, stderr=subprocess.STDOUT, env=env))
+            server.logs.append(log)
+        log = confdir / "upsd.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([str(NUT_LIBEXEC / "upsd"), *_as_root(), "-F"],
+                                    stdout=out, stderr=subprocess.STDOUT, env=env)
+        server.procs.append(proc)
+        server.logs.append(log)
+        wait_for_port(port, proc=proc)
+        yield server
+    finally:
+        for proc in reversed(server.procs):
+            _stop(proc)
+
+
+def wait_until(predicate: object, timeout: float = 10.0, interval: float = 0.1) -> bool:
+    """Poll ``predicate()`` until true or ``timeout``; return its last result."""
+    assert callable(predicate)
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+def nut_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise RuntimeError(f"{name} is not installed: run `make test`, which installs "
+                           "Debian's nut-client and nut-server")
+    return path
