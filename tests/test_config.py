@@ -1,0 +1,151 @@
+"""ups.conf, upsd.conf and upsd.users parsing, and check-config's report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nutpy import config
+from nutpy.cli import check_config
+from nutpy.config import Listen, parse_ups_conf, parse_upsd_conf, parse_upsd_users
+
+
+def messages(diags: list[config.Diagnostic]) -> list[str]:
+    return [str(d) for d in diags]
+
+
+def test_ups_conf_sections_globals_and_flags() -> None:
+    conf, diags = parse_ups_conf(
+        b'pollinterval = 5\n[one]\n driver = dummy-ups\n port = a.dev\n'
+        b' desc = "First one"\n nolock\n sdtype=2\n[Two]\ndriver=apcsmart\nport=/dev/x\n',
+        "ups.conf")
+    assert diags == []
+    assert conf.globals == {"pollinterval": "5"}
+    assert [u.name for u in conf.ups] == ["one", "Two"]
+    one = conf.ups[0]
+    assert (one.driver, one.port, one.desc) == ("dummy-ups", "a.dev", "First one")
+    assert one.options == {"nolock": None, "sdtype": "2"}
+    assert conf.find("TWO") is conf.ups[1]
+
+
+def test_ups_conf_problems_name_file_and_line() -> None:
+    conf, diags = parse_ups_conf(
+        b"[a]\ndriver = dummy-ups\n[A]\ndriver = x\nport = y\n"
+        b'[b]\nport = p\ndesc = "bad # quote"\n[c]\ndriver = d\nport = e\n'
+        b"pollinterval = soon\nthis is = wrong\n",
+        "/etc/nut/ups.conf")
+    text = messages(diags)
+    assert "/etc/nut/ups.conf:3: error: duplicate UPS [A] (first defined on line 1); " \
+           "this one is ignored" in text
+    assert "/etc/nut/ups.conf:8: error: parse error: Unbalanced word due to unescaped " \
+           "# in quotes" in text
+    assert "/etc/nut/ups.conf:1: error: UPS [a] has no 'port'; it is ignored" in text
+    assert "/etc/nut/ups.conf:6: error: UPS [b] has no 'driver'; it is ignored" in text
+    assert "/etc/nut/ups.conf:12: error: 'pollinterval' needs a number, not 'soon'" in text
+    assert "/etc/nut/ups.conf:13: error: expected 'key = value' or a flag: this is = wrong" \
+        in text
+    assert [u.name for u in conf.ups] == ["c"]
+
+
+def test_upsd_conf_directives() -> None:
+    conf, diags = parse_upsd_conf(
+        b"LISTEN 127.0.0.1 3493\nLISTEN ::1\nMAXAGE 25\nMAXCONN 100\n"
+        b"TRACKINGDELAY 60\nCERTFILE /etc/nut/cert.pem\nCERTREQUEST REQUIRE\n"
+        b"DISABLE_WEAK_SSL true\nALLOW_NO_DEVICE yes\nALLOW_NOT_ALL_LISTENERS 1\n"
+        b"debug_min 3\nSTATEPATH /run/nut\nDATAPATH /usr/share/nut\n",
+        "upsd.conf")
+    assert diags == []
+    assert conf.listeners == [Listen("127.0.0.1", 3493), Listen("::1", 3493)]
+    assert (conf.maxage, conf.maxconn, conf.trackingdelay) == (25, 100, 60)
+    assert conf.certfile == "/etc/nut/cert.pem"
+    assert conf.certrequest == 2
+    assert conf.disable_weak_ssl and conf.allow_no_device and conf.allow_not_all_listeners
+    assert conf.debug_min == 3
+
+
+def test_upsd_conf_default_listeners_are_loopback_v6_and_v4() -> None:
+    conf, _ = parse_upsd_conf(b"", "upsd.conf")
+    assert conf.listeners == [Listen("::1", 3493), Listen("127.0.0.1", 3493)]
+
+
+def test_upsd_conf_errors_and_warnings() -> None:
+    _, diags = parse_upsd_conf(
+        b"MAXAGE soon\nLISTEN\nLISTEN 1.2.3.4 99999\nACL all 0.0.0.0/0\nFROB 1\n"
+        b"ALLOW_NO_DEVICE maybe\nCERTREQUEST sometimes\nmaxage 5\n", "upsd.conf")
+    assert messages(diags) == [
+        "upsd.conf:1: error: MAXAGE needs one number",
+        "upsd.conf:2: error: LISTEN needs an address and optionally a port",
+        "upsd.conf:3: error: bad port '99999'",
+        "upsd.conf:4: warning: ACL is obsolete and ignored (use upsd.users and "
+        "firewall rules)",
+        "upsd.conf:5: warning: unknown directive 'FROB' ignored",
+        "upsd.conf:6: error: ALLOW_NO_DEVICE needs true/false, yes/no, on/off or 1/0",
+        "upsd.conf:7: error: CERTREQUEST needs NO, REQUEST or REQUIRE",
+        "upsd.conf:8: warning: unknown directive 'maxage' ignored",  # case-sensitive
+    ]
+
+
+def test_upsd_users_rights() -> None:
+    users, diags = parse_upsd_users(
+        b"[admin]\n password = s3cret\n actions = SET\n actions = fsd\n"
+        b" instcmds = test.battery.start LOAD.OFF\n"
+        b"[mon]\n password = a\n upsmon master\n"
+        b"[sec]\n password = b\n upsmon = slave\n"
+        b"[nopass]\n actions = SET\n"
+        b"[admin]\n password = other\n",
+        "upsd.users")
+    admin, mon, sec = users["admin"], users["mon"], users["sec"]
+    assert admin.password == "s3cret"
+    assert admin.may("set") and admin.may("FSD")
+    assert not admin.may("LOGIN") and not admin.may("PRIMARY")
+    assert admin.may_run("load.off") and not admin.may_run("load.on")
+    assert mon.may("LOGIN") and mon.may("MASTER") and mon.may("FSD") and not mon.may("SET")
+    assert sec.may("LOGIN") and not sec.may("FSD")
+    assert messages(diags) == [
+        "upsd.users:14: warning: duplicate user [admin] ignored",
+        "upsd.users: warning: user [nopass] has no password and can never log in",
+    ]
+
+
+def test_load_reports_missing_files_and_world_readable_users(tmp_path: Path) -> None:
+    cfg = config.load(tmp_path)
+    assert cfg.fatal is not None and "ups.conf" in cfg.fatal
+    (tmp_path / "ups.conf").write_text("[u]\ndriver = dummy-ups\nport = u.dev\n")
+    users = tmp_path / "upsd.users"
+    users.write_text("[a]\npassword = b\n")
+    users.chmod(0o644)
+    cfg = config.load(tmp_path)
+    assert cfg.fatal is None
+    assert f"{users}: warning: readable by everyone; it holds passwords (chmod 640)" \
+        in messages(cfg.diagnostics)
+
+
+def test_load_no_device_is_fatal_unless_allowed(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ALLOW_NO_DEVICE", raising=False)
+    (tmp_path / "ups.conf").write_text("# nothing\n")
+    assert config.load(tmp_path).fatal is not None
+    (tmp_path / "upsd.conf").write_text("ALLOW_NO_DEVICE true\n")
+    assert config.load(tmp_path).fatal is None
+    monkeypatch.setenv("ALLOW_NO_DEVICE", "false")  # the environment wins
+    assert config.load(tmp_path).fatal is not None
+
+
+def test_check_config_reports_and_exits_nonzero(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "ups.conf").write_text(
+        "[good]\ndriver = dummy-ups\nport = g.dev\n[odd]\ndriver = usbhid-ups\nport = auto\n")
+    (tmp_path / "upsd.conf").write_text("FROB 1\n")
+    assert check_config(tmp_path) == 1
+    out = capsys.readouterr().out
+    assert f"{tmp_path}/upsd.conf:1: warning: unknown directive 'FROB' ignored" in out
+    assert f"{tmp_path}/ups.conf:4: error: [odd] driver 'usbhid-ups' is not one nutpy has" \
+        in out
+    assert "1 error(s)" in out
+
+
+def test_check_config_clean_demo_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    demo = Path(__file__).parent.parent / "conf"
+    assert check_config(demo) == 0
+    assert "0 error(s)" in capsys.readouterr().out

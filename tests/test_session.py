@@ -1,0 +1,276 @@
+"""Protocol semantics through Session.handle, with a fake clock and no sockets."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import trio
+
+from nutpy.config import UpsdConf, parse_upsd_users
+from nutpy.descriptions import Descriptions, parse_cmdvartab
+from nutpy.server.session import ServerContext, Session
+from nutpy.server.tracking import Tracking
+from nutpy.store import RESULT_FAILED, RESULT_SUCCESS, InstCmd, Request, SetVar, Store
+
+USERS = b"""
+[admin]
+  password = pw
+  actions = SET FSD
+  instcmds = test.battery.start
+[mon]
+  password = mp
+  upsmon primary
+[sec]
+  password = sp
+  upsmon secondary
+"""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def ctx(clock: Clock) -> ServerContext:
+    store = Store()
+    ups = store.add("Main", "Rack \"A\" #1")
+    ups.set("ups.status", "OL", writable=True, string=True, aux=32)
+    ups.set("battery.charge", "100")
+    ups.set("ups.id", "id", writable=True, string=True, aux=4)
+    ups.set("input.sensitivity", "H", writable=True, string=True, aux=1)
+    ups.set_enums("input.sensitivity", ["H", "M", "L"])
+    ups.set("battery.charge.low", "10", writable=True)
+    ups.set_ranges("battery.charge.low", [(5, 50)])
+    ups.set("Zeta.var", "z")
+    ups.set("alpha.var", 'say "hi" #1')
+    ups.add_command("test.battery.start")
+    ups.add_command("Beeper.enable")
+    ups.mark_fresh(clock.now)
+    store.add("nodriver")
+    users, _ = parse_upsd_users(USERS, "upsd.users")
+    descriptions = parse_cmdvartab(b'VARDESC ups.status "UPS status"\n'
+                                   b'CMDDESC test.battery.start "Start a battery test"\n')
+    return ServerContext(store, UpsdConf(maxage=15), users, descriptions,
+                         Tracking(3600), clock)
+
+
+def say(session: Session, *lines: str) -> str:
+    from nutpy.tokenizer import Line, Tokenizer
+
+    tok = Tokenizer()
+    out = []
+    for line in lines:
+        for event in tok.feed(line.encode() + b"\n"):
+            assert isinstance(event, Line)
+            out.append(session.handle(event.words))
+    return "".join(out)
+
+
+def test_echoes_spelling_and_escapes_values(ctx: ServerContext) -> None:
+    s = Session(ctx, "127.0.0.1")
+    assert say(s, "get var MAIN UPS.Status") == 'VAR MAIN UPS.Status "OL"\n'
+    assert say(s, "GET VAR Main alpha.var") == 'VAR Main alpha.var "say \\"hi\\" \\#1"\n'
+    assert say(s, "GET UPSDESC main") == 'UPSDESC main "Rack \\"A\\" \\#1"\n'
+
+
+def test_list_var_sorted_case_insensitively_and_one_string(ctx: ServerContext) -> None:
+    reply = say(Session(ctx, "x"), "LIST VAR main")
+    names = [line.split()[2] for line in reply.splitlines()[1:-1]]
+    assert names == sorted(names, key=str.lower)
+    assert names[0] == "alpha.var" and names[-1] == "Zeta.var"
+    assert reply.startswith("BEGIN LIST VAR main\n") and reply.endswith("END LIST VAR main\n")
+    cmds = say(Session(ctx, "x"), "LIST CMD Main")
+    assert cmds == ("BEGIN LIST CMD Main\nCMD Main Beeper.enable\n"
+                    "CMD Main test.battery.start\nEND LIST CMD Main\n")
+
+
+def test_type_enum_range(ctx: ServerContext) -> None:
+    s = Session(ctx, "x")
+    assert say(s, "GET TYPE Main input.sensitivity") == \
+        "TYPE Main input.sensitivity RW ENUM STRING:1\n"
+    assert say(s, "GET TYPE Main battery.charge.low") == \
+        "TYPE Main battery.charge.low RW RANGE NUMBER\n"
+    assert say(s, "GET TYPE Main battery.charge") == "TYPE Main battery.charge NUMBER\n"
+    assert say(s, "LIST ENUM Main input.sensitivity") == (
+        "BEGIN LIST ENUM Main input.sensitivity\n"
+        'ENUM Main input.sensitivity "H"\nENUM Main input.sensitivity "M"\n'
+        'ENUM Main input.sensitivity "L"\nEND LIST ENUM Main input.sensitivity\n')
+    assert say(s, "LIST RANGE Main battery.charge.low") == (
+        "BEGIN LIST RANGE Main battery.charge.low\n"
+        'RANGE Main battery.charge.low "5" "50"\nEND LIST RANGE Main battery.charge.low\n')
+
+
+def test_availability_driver_not_connected_and_stale(ctx: ServerContext,
+                                                     clock: Clock) -> None:
+    s = Session(ctx, "x")
+    assert say(s, "GET VAR nodriver ups.status") == "ERR DRIVER-NOT-CONNECTED\n"
+    assert say(s, "LIST UPS").count("UPS nodriver") == 1
+    clock.now += 15
+    assert say(s, "GET VAR main ups.status") == 'VAR main ups.status "OL"\n'
+    clock.now += 1
+    assert say(s, "GET VAR main ups.status") == "ERR DATA-STALE\n"
+    assert say(s, "GET UPSDESC main").startswith("UPSDESC")  # no availability check
+    ups = ctx.store.get("main")
+    assert ups is not None
+    ups.mark_fresh(clock.now)
+    assert say(s, "GET VAR main ups.status") == 'VAR main ups.status "OL"\n'
+    ups.mark_stale()
+    assert say(s, "LIST VAR main") == "ERR DATA-STALE\n"
+
+
+def test_server_vars_work_for_any_ups_name(ctx: ServerContext) -> None:
+    reply = say(Session(ctx, "x"), "GET VAR nosuch server.version", "GET VAR x server.nope")
+    assert reply.startswith("VAR nosuch server.version \"2.8")
+    assert reply.endswith("ERR VAR-NOT-SUPPORTED\n")
+
+
+def test_login_numlogins_and_disconnect(ctx: ServerContext) -> None:
+    a, b = Session(ctx, "10.0.0.1"), Session(ctx, "10.0.0.2")
+    assert say(a, "LOGIN main") == "ERR USERNAME-REQUIRED\n"
+    assert say(a, "USERNAME mon", "LOGIN main") == "OK\nERR PASSWORD-REQUIRED\n"
+    assert say(a, "PASSWORD mp", "LOGIN main", "LOGIN main") == \
+        "OK\nOK\nERR ALREADY-LOGGED-IN\n"
+    assert say(b, "USERNAME sec", "PASSWORD sp", "LOGIN MAIN", "PRIMARY main") == \
+        "OK\nOK\nOK\nERR ACCESS-DENIED\n"
+    assert say(a, "GET NUMLOGINS main") == "NUMLOGINS main 2\n"
+    assert say(a, "LIST CLIENT main") == ("BEGIN LIST CLIENT main\nCLIENT Main 10.0.0.2\n"
+                                          "CLIENT Main 10.0.0.1\nEND LIST CLIENT main\n")
+    b.close()  # a secondary that just goes away is counted out
+    assert say(a, "GET NUMLOGINS main") == "NUMLOGINS main 1\n"
+
+
+def test_wrong_password_grants_nothing(ctx: ServerContext) -> None:
+    s = Session(ctx, "x")
+    assert say(s, "USERNAME mon", "PASSWORD mP", "LOGIN main", "PRIMARY main",
+               "MASTER main", "FSD main") == "OK\nOK\n" + "ERR ACCESS-DENIED\n" * 4
+    assert ctx.store.get("main").fsd is False  # type: ignore[union-attr]
+
+
+def test_fsd_latch_prefixes_status(ctx: ServerContext) -> None:
+    s = Session(ctx, "x")
+    assert say(s, "USERNAME mon", "PASSWORD mp", "PRIMARY main", "MASTER main",
+               "FSD main") == "OK\nOK\nOK PRIMARY-GRANTED\nOK MASTER-GRANTED\nOK FSD-SET\n"
+    assert say(s, "GET VAR main ups.status") == 'VAR main ups.status "FSD OL"\n'
+    assert 'VAR main ups.status "FSD OL"' in say(s, "LIST VAR main")
+    assert 'RW main ups.status "OL"' in say(s, "LIST RW main")
+
+
+def test_admin_with_set_fsd_cannot_login(ctx: ServerContext) -> None:
+    s = Session(ctx, "x")
+    assert say(s, "USERNAME admin", "PASSWORD pw", "LOGIN main", "FSD main") == \
+        "OK\nOK\nERR ACCESS-DENIED\nOK FSD-SET\n"
+
+
+async def test_set_var_checks_and_reaches_driver(ctx: ServerContext) -> None:
+    ups = ctx.store.get("main")
+    assert ups is not None
+    send, receive = trio.open_memory_channel[Request](10)
+    ups.attach(send)
+    s = Session(ctx, "x")
+    say(s, "USERNAME admin", "PASSWORD pw")
+    assert say(s, "SET VAR main battery.charge 5") == "ERR READONLY\n"
+    assert say(s, "SET VAR main nosuch.var 5") == "ERR VAR-NOT-SUPPORTED\n"
+    assert say(s, "SET VAR main ups.id toolong") == "ERR TOO-LONG\n"
+    assert say(s, "SET VAR main input.sensitivity h") == "ERR INVALID-VALUE\n"
+    assert say(s, "SET VAR main battery.charge.low 51") == "ERR INVALID-VALUE\n"
+    assert say(s, "SET VAR main battery.charge.low 50abc") == "OK\n"
+    assert say(s, "SET VAR main input.sensitivity L") == "OK\n"
+    assert say(s, "SET VAR nodriver x y") == "ERR DRIVER-NOT-CONNECTED\n"
+    first, second = receive.receive_nowait(), receive.receive_nowait()
+    assert isinstance(first, SetVar) and first.value == "50abc"
+    assert isinstance(second, SetVar) and second.variable == "input.sensitivity"
+
+
+async def test_instcmd_acl_and_tracking(ctx: ServerContext) -> None:
+    ups = ctx.store.get("main")
+    assert ups is not None
+    send, receive = trio.open_memory_channel[Request](10)
+    ups.attach(send)
+    s = Session(ctx, "x")
+    say(s, "USERNAME admin", "PASSWORD pw")
+    assert say(s, "INSTCMD main load.off") == "ERR CMD-NOT-SUPPORTED\n"
+    assert say(s, "INSTCMD main beeper.enable") == "ERR ACCESS-DENIED\n"
+    assert say(s, "GET TRACKING") == "OFF\n"
+    assert say(s, "GET TRACKING 123") == "ERR FEATURE-NOT-CONFIGURED\n"
+    assert say(s, "SET TRACKING maybe") == "ERR INVALID-ARGUMENT\n"
+    assert say(s, "SET TRACKING on", "GET TRACKING") == "OK\nON\n"
+    reply = say(s, "INSTCMD main TEST.battery.start 10")
+    match = re.fullmatch(r"OK TRACKING ([0-9A-F-]{36})\n", reply)
+    assert match is not None
+    ident = match.group(1)
+    assert say(s, f"GET TRACKING {ident}") == "PENDING\n"
+    request = receive.receive_nowait()
+    assert isinstance(request, InstCmd)
+    assert (request.command, request.param) == ("test.battery.start", "10")
+    assert request.on_result is not None
+    request.on_result(RESULT_SUCCESS)
+    assert say(s, f"GET TRACKING {ident}") == "SUCCESS\n"
+    reply = say(s, "SET VAR main ups.id ab")
+    ident = reply.split()[-1]
+    set_request = receive.receive_nowait()
+    assert set_request.on_result is not None
+    set_request.on_result(RESULT_FAILED)
+    assert say(s, f"GET TRACKING {ident}") == "ERR FAILED\n"
+    assert say(s, "GET TRACKING 00000000-0000-0000-0000-000000000000") == "ERR UNKNOWN\n"
+
+
+def test_driver_queue_full_or_gone_fails_the_request(ctx: ServerContext) -> None:
+    s = Session(ctx, "x")
+    say(s, "USERNAME admin", "PASSWORD pw")
+    assert say(s, "INSTCMD main test.battery.start") == "ERR INSTCMD-FAILED\n"
+    assert say(s, "SET VAR main ups.id ab") == "ERR SET-FAILED\n"
+
+
+def test_argument_counts_and_unknowns(ctx: ServerContext) -> None:
+    s = Session(ctx, "x")
+    assert say(s, "VER x", "HELP x", "LOGOUT x", "USERNAME", "PASSWORD a b") == \
+        "ERR INVALID-ARGUMENT\n" * 5
+    assert say(s, "FROB", "", "LIST", "LIST FOO bar baz", "GET NUMATTACH main",
+               "LIST CLIENT") == ("ERR UNKNOWN-COMMAND\n" * 2 + "ERR INVALID-ARGUMENT\n" * 4)
+    assert say(s, "GET VAR nosuch ups.status", "LIST VAR nosuch", "FSD x") == \
+        "ERR UNKNOWN-UPS\nERR UNKNOWN-UPS\nERR USERNAME-REQUIRED\n"
+    assert say(s, "USERNAME a", "USERNAME b", "PASSWORD a", "PASSWORD b") == \
+        "OK\nERR ALREADY-SET-USERNAME\nOK\nERR ALREADY-SET-PASSWORD\n"
+
+
+def test_descriptions_and_starttls_without_certificate(ctx: ServerContext) -> None:
+    s = Session(ctx, "x")
+    assert say(s, "GET DESC main ups.status") == 'DESC main ups.status "UPS status"\n'
+    assert say(s, "GET DESC main no.such") == 'DESC main no.such "Description unavailable"\n'
+    assert say(s, "GET CMDDESC main b'test.battery.start'") == \
+        "CMDDESC main b'test.battery.start' \"Description unavailable\"\n"
+    assert say(s, "STARTTLS") == "ERR FEATURE-NOT-CONFIGURED\n"
+    ctx.tls_available = True
+    assert say(s, "STARTTLS") == "OK STARTTLS\n" and s.start_tls
+    s.tls = True
+    assert say(s, "STARTTLS") == "ERR ALREADY-SSL-MODE\n"
+
+
+def test_logout_closes(ctx: ServerContext) -> None:
+    s = Session(ctx, "x")
+    assert say(s, "LOGOUT") == "OK Goodbye\n"
+    assert s.closing
+
+
+def test_tracking_purges_after_delay() -> None:
+    tracking = Tracking(10)
+    ident = tracking.add(0.0)
+    assert tracking.answer(ident, 5.0) == "PENDING"
+    assert tracking.answer(ident, 11.0) == "ERR UNKNOWN"
+    assert len(tracking) == 0
+
+
+def test_descriptions_fallback() -> None:
+    assert Descriptions().variable("ups.status") is None
+    table = parse_cmdvartab(b'VARDESC ups.load "Load"\n')
+    assert table.variable("upstream.UPS.LOAD") == "Load"
