@@ -139,6 +139,8 @@ class Connection:
             self.stream = stream
             self.session.tls = True
             self.tokenizer.reset_line()
+            log.info("client %s: TLS established (%s, %s)", self.session.address,
+                     stream.version(), (stream.cipher() or ("?",))[0])
             return
         log.info("client %s: TLS handshake timed out", self.session.address)
         raise trio.ClosedResourceError
