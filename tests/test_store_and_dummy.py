@@ -9,7 +9,8 @@ import trio
 import trio.testing
 
 from nutpy.config import UpsConfig
-from nutpy.drivers.dummy import Assign, DummyUps, Timer, parse_steps
+from nutpy.devfile import Assign, Timer, parse_steps
+from nutpy.drivers.dummy import DummyUps
 from nutpy.store import RESULT_SUCCESS, RESULT_UNKNOWN, InstCmd, Request, SetVar, Store
 
 

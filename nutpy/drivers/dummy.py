@@ -10,13 +10,13 @@ Clients may change any variable with ``SET VAR``; an empty value removes it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import trio
 
 from nutpy import __version__
 from nutpy.config import UpsConfig
+from nutpy.devfile import Assign, parse_steps
 from nutpy.drivers.base import DriverConfigError, poll_interval
 from nutpy.drivers.dummy_types import string_length
 from nutpy.store import (
@@ -27,55 +27,15 @@ from nutpy.store import (
     SetVar,
     UpsState,
 )
-from nutpy.tokenizer import Line, tokenize_text
 
 log = logging.getLogger("nutpy.driver.dummy")
 
-
-@dataclass(frozen=True, slots=True)
-class Assign:
-    name: str
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class Timer:
-    seconds: float
-
-
-Step = Assign | Timer
 
 # Set before the file is read, as dummy-ups does.
 _INITIAL = (("ups.mfr", "Dummy Manufacturer"), ("ups.model", "Dummy UPS"),
             ("ups.status", "OL"))
 # Copied to device.* once the first read is done (NUT's driver core does this).
 _MIRRORED = ("mfr", "model", "serial")
-
-
-def parse_steps(data: bytes) -> list[Step]:
-    """The steps of a .dev/.seq file.  ``driver.*`` lines are skipped."""
-    steps: list[Step] = []
-    for event in tokenize_text(data):
-        if not isinstance(event, Line):
-            continue
-        head, *rest = event.words
-        if head.startswith("TIMER"):
-            seconds = rest[0] if rest else "0"
-            steps.append(Timer(float(seconds) if _is_number(seconds) else 0.0))
-            continue
-        name = head.split(":", 1)[0]
-        if not name or name.startswith("driver.") or head.startswith("ALARM"):
-            continue
-        steps.append(Assign(name, " ".join(rest)))
-    return steps
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def resolve_port(port: str, confdir: Path) -> Path:
@@ -113,6 +73,7 @@ class DummyUps:
             ("driver.parameter.mode", self.mode),
             ("driver.parameter.pollinterval", f"{self.interval:g}"),
             ("driver.parameter.port", self.port),
+            ("driver.parameter.synchronous", "auto"),  # NUT's driver core default
             ("driver.version", __version__),
             ("driver.version.internal", __version__),
             ("device.type", "ups"),
