@@ -1,0 +1,1 @@
+"""APC Microlink (serial) support: a pure codec now, the trio driver later."""

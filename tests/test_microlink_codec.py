@@ -1,0 +1,353 @@
+"""APC Microlink codec on literal bytes.
+
+Frames and numbers come from spec/apc-microlink.md: the worked checksum
+example (klaasdc's PowerChute "outlet off" capture), the §8 page 0 (a real
+SMC1000i header), the authentication worked example and NUT's own writes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from nutpy.drivers.apcmicrolink import codec
+from nutpy.drivers.apcmicrolink.codec import (
+    FrameAssembler,
+    Header,
+    Kind,
+    Layout,
+    MicrolinkError,
+    Record,
+    VarSpec,
+)
+from nutpy.sim.microlink import DESCRIPTOR, header, initial_blob
+
+H = bytes.fromhex
+
+SMC1000I_PAGE0 = H("000A108003ED0709000100400 0F802FE042104".replace(" ", ""))
+
+
+def layout(width: int = 16) -> Layout:
+    blob = bytes(initial_blob(width))
+    return Layout.from_blob(Header.parse(header(width)), blob)
+
+
+# ---- checksum -----------------------------------------------------------------
+
+
+def test_worked_checksum_example() -> None:
+    data = H("7108024104")
+    sums = [codec.running_sums(data[:i + 1]) for i in range(len(data))]
+    assert sums == [(113, 113), (121, 234), (123, 102), (188, 35), (192, 227)]
+    assert codec.check_bytes(data) == H("5BE3")
+    assert codec.frame(data) == H("71080241045BE3")
+
+
+def test_captured_frames() -> None:
+    assert codec.frame_ok(SMC1000I_PAGE0)
+    assert codec.record(0, header(16)) == SMC1000I_PAGE0
+    assert codec.write_frame(0x6D, 4, H("0401")) == H("6D0402040145 42".replace(" ", ""))
+    assert codec.write_frame(0x7E, 0x0C, H("0000EF27")) == H("7E0C040000EF2781D8")
+    assert not codec.frame_ok(H("71080241045BE4"))
+    assert not codec.frame_ok(H("5BE3"))
+
+
+def test_check_bytes_are_ff_never_zero() -> None:
+    # c0 = c1 = 0 would give 0x00 with a naive negation; here it is 0xFF.
+    assert codec.check_bytes(b"") == H("FFFF")
+    assert codec.check_bytes(H("FF")) == H("FFFF")
+    for n in range(256):
+        assert 0 not in codec.check_bytes(bytes((n, 0x10, n ^ 0x55)))
+
+
+# ---- receiving ------------------------------------------------------------------
+
+
+def test_assembler_learns_width_from_page_zero() -> None:
+    asm = FrameAssembler()
+    rec = codec.record(0x41, bytes(16))
+    assert asm.feed(rec) == []  # width unknown: only page 0 counts
+    assert asm.feed(SMC1000I_PAGE0) == [Record(0, header(16))]
+    assert asm.width == 16
+    assert asm.feed(rec) == [Record(0x41, bytes(16))]
+
+
+def test_assembler_chunks_strays_and_corruption() -> None:
+    asm = FrameAssembler(width=16, count=0x80)
+    good = [codec.record(p, bytes(range(p, p + 16))) for p in (0x40, 0x41, 0x42)]
+    bad = bytearray(good[1])
+    bad[5] ^= 0x04
+    stream = b"\xFE\xFE\x13" + good[0] + b"\x99" + bytes(bad) + b"\x00\xFD" + good[2]
+    out: list[Record] = []
+    for i in range(0, len(stream), 3):  # arbitrary chunking
+        out += asm.feed(stream[i:i + 3])
+    assert [r.page for r in out] == [0x40, 0x42]
+    assert out[1].data == bytes(range(0x42, 0x52))
+    assert asm.skipped > 0
+
+
+def test_assembler_rejects_pages_beyond_count_and_bounds_buffer() -> None:
+    asm = FrameAssembler(width=16, count=0x80)
+    assert asm.feed(codec.record(0x90, bytes(16))) == []
+    asm.feed(bytes(1000))
+    assert len(asm._buf) <= 255
+    asm.clear()
+    assert asm.feed(codec.record(0x7F, bytes(16))) == [Record(0x7F, bytes(16))]
+
+
+# ---- header and descriptor -------------------------------------------------------
+
+
+def test_header_fields() -> None:
+    h = Header.parse(header(16))
+    assert (h.version, h.width, h.count, h.series_id, h.series_version) == (
+        0x0A, 16, 0x80, 0x03ED, 7)
+    assert h.auth_required and h.descriptor_version == 1
+    assert (h.data_start, h.data_page) == (0x400, 0x40)
+    h32 = Header.parse(header(32))
+    assert (h32.width, h32.count, h32.data_start, h32.data_page) == (32, 0x40, 0x400, 0x20)
+    with pytest.raises(MicrolinkError):
+        Header.parse(b"\x0A\x10")
+
+
+# (path, page in 16-byte rows, offset, size) from the spec §8 table.
+SPEC_TABLE = [
+    ("2:4.9.40", 0x40, 0, 14), ("2:4.9.19", 0x40, 14, 2), ("2:4.9.44", 0x41, 0, 32),
+    ("2:4.9.42", 0x43, 0, 20), ("2:4.9.1B", 0x44, 4, 2), ("2:4.9.1C", 0x44, 6, 2),
+    ("3:4A", 0x45, 0, 8), ("2:4.5.48", 0x47, 0, 2), ("2:4.5.42", 0x48, 0, 16),
+    ("2:4.82", 0x49, 0, 16), ("2:4.5.18", 0x4A, 4, 2), ("2:4.5.19", 0x4A, 6, 2),
+    ("2:4.5.31", 0x4A, 8, 2), ("2:4.7.D", 0x4A, 10, 2), ("2:4.7.E", 0x4A, 12, 2),
+    ("2:4.7.2B", 0x4B, 0, 2), ("2:4.7.2A", 0x4B, 2, 2), ("2:4.7.2C", 0x4B, 4, 2),
+    ("2:4.3E.B9", 0x4C, 0, 2), ("2:4.3E.B8", 0x4C, 2, 2), ("2:4.3E.B7", 0x4C, 4, 4),
+    ("2:4.3E.30", 0x4C, 8, 2), ("2:4.3E.31", 0x4C, 12, 2), ("2:4.3E.82", 0x4D, 0, 16),
+    ("2:4.5.74", 0x6C, 6, 2), ("2:4.5.21", 0x6D, 0, 2), ("2:4.5.20", 0x6D, 2, 2),
+    ("2:10", 0x6D, 4, 2), ("2:11", 0x6D, 6, 2), ("2:12", 0x6D, 8, 2),
+    ("2:4.5.13", 0x6D, 10, 2), ("2:4.5.24", 0x6D, 14, 2), ("2:4.5.9F", 0x6E, 0, 4),
+    ("2:4.5.22", 0x6F, 0, 2), ("2:4.B.3B", 0x6F, 2, 2), ("2:4.7.25", 0x6F, 6, 2),
+    ("2:4.7.26", 0x6F, 8, 2), ("2:4.7.27", 0x6F, 10, 2), ("2:4.7.49", 0x6F, 12, 2),
+    ("2:4.7.28", 0x6F, 14, 2), ("2:4.6.16", 0x70, 2, 2), ("2:4.6.25", 0x70, 4, 2),
+    ("2:4.6.27", 0x70, 6, 2), ("3:17", 0x70, 8, 2), ("2:4.34", 0x70, 14, 2),
+    ("2:14", 0x71, 0, 4), ("2:4.B5", 0x71, 8, 2), ("2:4.3E.B6", 0x72, 0, 2),
+    ("2:4.3E.84", 0x72, 2, 4), ("3:26", 0x73, 0, 4), ("3:2B", 0x73, 4, 2),
+    ("2:4.A", 0x76, 6, 4), ("2:B", 0x76, 10, 2), ("2:4.8.6", 0x7E, 8, 4),
+    ("2:4.8.5", 0x7E, 12, 4), ("2:4.8.7", 0x7F, 0, 2), ("2:4.8.9", 0x7F, 14, 2),
+]
+
+
+@pytest.mark.parametrize("width", [16, 32])
+def test_descriptor_parse_matches_spec_table(width: int) -> None:
+    assert len(DESCRIPTOR) == 247
+    lay = layout(width)
+    for path, page, offset, size in SPEC_TABLE:
+        f = lay.fields[path]
+        assert (f.offset, f.size) == (0x400 + (page - 0x40) * 16 + offset, size), path
+        assert lay.locate(f) == divmod(f.offset, width)
+    end = max(f.offset + f.size for f in lay.fields.values())
+    assert end == 0x800  # the data area fills pages 0x40..0x7F exactly
+    assert lay.locate(lay.fields["2:4.8.5"]) == ((0x7E, 12) if width == 16 else (0x3F, 12))
+
+
+def test_descriptor_collections_skip_and_namespaces() -> None:
+    # FE 04 { 3E { B6 } FD 3D 02 { B6 84 FC 04 } } F8 03 { F5 11 17 FB 00 0F } F6
+    code = H("FE04FE3EB6FFFD3D02B684FC04FFFFF803F51117FB000FFFF6")
+    blob = bytes(12) + code + bytes(100)
+    fields = codec.parse_descriptor(blob, 64)
+    got = {p: (f.offset, f.size, f.skipped) for p, f in fields.items()}
+    assert got == {
+        "4.3E.B6": (64, 2, False),
+        "4.3D[0].B6": (66, 2, False), "4.3D[0].84": (68, 4, False),
+        "4.3D[1].B6": (72, 2, False), "4.3D[1].84": (74, 4, False),
+        "3:11": (78, 2, True), "3:17": (80, 2, False),
+    }
+
+
+def test_descriptor_invalid_token_rejected() -> None:
+    blob = bytes(12) + H("F802FE0400") + bytes(20)
+    with pytest.raises(MicrolinkError):
+        codec.parse_descriptor(blob, 20)
+    h = Header.parse(header(16)[:6] + b"\x01" + header(16)[7:])  # descriptor flag clear
+    with pytest.raises(MicrolinkError):
+        Layout.from_blob(h, bytes(initial_blob(16)))
+
+
+# ---- authentication ---------------------------------------------------------------
+
+
+def test_authentication_worked_example() -> None:
+    hdr = header(16)
+    serial = b"AS2101123456  "
+    # The spec writes these sums in hex.
+    assert codec.running_sums(hdr[:8], hdr[4], hdr[3]) == (0x89, 0x24)
+    key = codec.auth_key(hdr, serial)
+    assert key == (0x59, 0x83)
+    slave = codec.slave_password(key, H("5A3C0000"))
+    assert slave == H("0000EF27")
+    lay = layout(16)
+    assert lay.write(lay.fields["2:4.8.5"], slave) == H("7E0C040000EF2781D8")
+    assert codec.master_tail(key, H("0000")) == H("5936")
+    assert codec.master_tail(key, H("0101")) == H("5B39")
+
+
+# ---- values -------------------------------------------------------------------------
+
+EXPECTED = {
+    "ups.mfr": "APC", "device.mfr": "APC",
+    "ups.serial": "AS2101123456", "device.serial": "AS2101123456",
+    "ups.mfr.date": "2021-01-08", "ups.model": "Smart-UPS 1500",
+    "device.model": "Smart-UPS 1500", "experimental.device.sku": "SMT1500I",
+    "ups.productid": "0003", "ups.vendorid": "051d", "ups.firmware": "UPS 15.0",
+    "battery.date": "2024-03-15", "experimental.battery.sku": "APCRBC7", "ups.id": "SIMUPS",
+    "ups.test.interval": "OnStartUpPlus14", "battery.date.maintenance": "2027-03-15",
+    "battery.lowruntimewarning": "150", "input.transfer.high": "265",
+    "input.transfer.low": "195", "ups.power.nominal": "1500",
+    "ups.realpower.nominal": "1000", "experimental.output.voltage.setting": "VAC230",
+    "outlet.group.0.delay.start": "0", "outlet.group.0.delay.shutdown": "90",
+    "outlet.group.0.delay.reboot": "8", "outlet.group.0.minimumreturnruntime": "0",
+    "outlet.group.0.lowruntimewarning": "150", "outlet.group.0.name": "Main Outlets",
+    "battery.lifetime.status": "LifeTimeStatusOK", "battery.voltage": "27.3125",
+    "battery.charge": "100", "ups.test.result": "Passed",
+    "experimental.ups.calibration.result": "None", "battery.runtime": "2460",
+    "ups.temperature": "25.5", "battery.temperature": "25.5",
+    "output.voltage": "230", "output.current": "1.3125", "output.frequency": "50",
+    "ups.load": "18", "ups.realpower": "180", "ups.power": "300",
+    "input.quality": "Acceptable", "input.voltage": "231.5", "input.frequency": "50",
+    "ups.efficiency": "97", "outlet.group.0.status": "StateOn",
+    "experimental.outlet.group.0.status.cause": "SystemInitialization",
+    "experimental.output.energy": "123456", "ups.display.language": "en",
+    "ups.status": "OL", "input.transfer.reason": "AcceptableInput",
+    "outlet.group.count": "1",
+}
+
+
+@pytest.mark.parametrize("width", [16, 32])
+def test_decode_every_variable_of_the_spec_table(width: int) -> None:
+    assert codec.decode_values(layout(width), bytes(initial_blob(width))) == EXPECTED
+
+
+def test_status_word_and_gap_tokens() -> None:
+    lay = layout()
+    blob = bytearray(initial_blob())
+
+    def put(path: str, value: int) -> None:
+        f = lay.fields[path]
+        blob[f.offset:f.offset + f.size] = value.to_bytes(f.size, "big")
+
+    put("2:4.A", 0x44)
+    values = codec.decode_values(lay, bytes(blob))
+    assert values["ups.status"] == "OB DISCHRG"
+    assert values["ups.alarm"] == "Input not acceptable"
+    put("2:4.8.7", 2)
+    put("2:4.34", 4)
+    put("2:4.6.16", 1 << 6)
+    put("2:4.5.13", 2)
+    put("2:4.A", (1 << 1) | (1 << 7) | (1 << 13) | (1 << 21) | (1 << 5))
+    put("2:4.5.20", 50 << 9)
+    values = codec.decode_values(lay, bytes(blob))
+    assert values["ups.status"] == "OL TEST OVER HE TRIM CAL LB RB CHRG"
+    assert values["ups.alarm"] == "General fault"
+
+
+def test_format_value_kinds() -> None:
+    eff = VarSpec("3:17", "ups.efficiency", Kind.FIXED_MAP, signed=True, bp=7,
+                  labels={-3: "OutputOff"})
+    assert codec.format_value(eff, H("FFFD")) == "OutputOff"
+    assert codec.format_value(eff, H("FF80")) == "-1"
+    bits = VarSpec("x", "x", Kind.BITS, labels={1: "A", 4: "C"})
+    assert codec.format_value(bits, H("0005")) == "A C"
+    assert codec.format_value(bits, H("0002")) == "0x0002"
+    enum_ = VarSpec("x", "x", Kind.ENUM, signed=True, labels={-1: "Disabled"})
+    assert codec.format_value(enum_, H("FFFF")) == "Disabled"
+    assert codec.format_value(enum_, H("0010")) == "16"
+    text = VarSpec("x", "x", Kind.STRING)
+    assert codec.format_value(text, b"AB\x01C  \0\0") == "ABC"
+    assert codec.format_value(text, b"\0\0") is None
+
+
+# ---- writes -------------------------------------------------------------------------
+
+
+def test_setting_frames() -> None:
+    lay = layout()
+    assert codec.encode_setting(lay, "battery.date", "2025-01-01") == codec.frame(
+        H("47000223AC"))
+    assert codec.encode_setting(lay, "ups.test.interval", "Never") == codec.frame(
+        H("4A04020001"))
+    assert codec.encode_setting(lay, "ups.id", "RACK1") == codec.frame(
+        H("490010") + b"RACK1".ljust(16, b"\0"))
+    assert codec.encode_setting(lay, "input.transfer.high", "270") == codec.frame(
+        H("4A0A02010E"))
+    assert codec.encode_setting(lay, "outlet.group.0.delay.shutdown", "Disabled") == \
+        codec.frame(H("4C0202FFFF"))
+    assert codec.encode_setting(lay, "ups.display.language", "de") == codec.frame(
+        H("73040200 08".replace(" ", "")))
+    with pytest.raises(KeyError):
+        codec.encode_setting(lay, "battery.charge", "50")  # read-only
+    with pytest.raises(ValueError):
+        codec.encode_setting(lay, "ups.id", "X" * 17)
+    with pytest.raises(ValueError):
+        codec.encode_setting(lay, "input.transfer.high", "70000")
+    assert "battery.date" in codec.writable_variables(lay)
+
+
+# Instant command -> the exact frame (spec §6 values, §8 layout).
+COMMAND_FRAMES = {
+    "test.battery.start": H("6D04020401"),
+    "test.battery.stop": H("6D04020402"),
+    "calibrate.start": H("6D08020401"),
+    "calibrate.stop": H("6D08020402"),
+    "test.panel.start": H("6F02020001"),
+    "beeper.mute": H("6F02020004"),
+    "bypass.start": H("7100040800 0010".replace(" ", "")),
+    "bypass.stop": H("71000408000020"),
+    "load.off": H("7108024104"),
+    "load.on": H("7108024102"),
+    "load.cycle": H("7108024110"),
+    "load.off.delay": H("7108024184"),
+    "load.on.delay": H("7108024142"),
+    "shutdown.return": H("7108024188"),
+    "shutdown.default": H("7108024188"),
+    "shutdown.stayoff": H("7108024184"),
+    "shutdown.reboot": H("7108024110"),
+    "shutdown.reboot.graceful": H("7108024190"),
+    "outlet.group.0.load.off": H("7108024104"),
+    "outlet.group.0.shutdown.return": H("7108024188"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMMAND_FRAMES))
+def test_command_frames(name: str) -> None:
+    assert codec.encode_command(layout(), name) == codec.frame(COMMAND_FRAMES[name])
+
+
+def test_command_spec_examples_and_sources() -> None:
+    lay = layout()
+    assert codec.encode_command(lay, "test.battery.start") == H("6D04020401 4542".replace(
+        " ", ""))
+    assert codec.encode_command(lay, "outlet.group.0.load.off") == H("71080241045BE3")
+    assert codec.encode_command(lay, "test.battery.start", "usb") == codec.frame(
+        H("6D04020101"))
+    assert codec.encode_command(lay, "load.off", "usb") == codec.frame(H("7108021104"))
+    with pytest.raises(ValueError):
+        codec.encode_command(lay, "load.off", "serial")
+    for bad in ("outlet.group.1.load.off", "outlet.group.x.load.off", "load.explode",
+                "shutdown.now"):
+        with pytest.raises(KeyError):
+            codec.encode_command(lay, bad)
+    assert set(codec.available_commands(lay)) == set(COMMAND_FRAMES) | {
+        f"outlet.group.0.{op}" for op in codec.OUTLET_OPS}
+
+
+def test_switched_groups_get_their_target_bits() -> None:
+    # A 4-byte outlet command and a main group plus two switched groups.
+    code = H("F802FE04B5FC04FE3EB6FFFD3D02B6FFFFFFF6")
+    hdr = H("0A1004000000090001000200")
+    blob = hdr + code + bytes(64 - len(hdr) - len(code))
+    lay = Layout.from_blob(Header.parse(hdr + code[:4]), blob)
+    assert codec.outlet_group_count(lay) == 3
+    f = lay.fields["2:4.B5"]
+    assert (f.offset, f.size) == (32, 4)
+    assert codec.encode_command(lay, "load.off") == codec.frame(H("02000400004704"))
+    assert codec.encode_command(lay, "outlet.group.2.load.on") == codec.frame(
+        H("02000400004402"))
+    values = codec.decode_values(lay, blob)
+    assert values["outlet.group.count"] == "3"
+    assert values["outlet.group.2.status"] == "0x0000"
