@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -61,6 +62,25 @@ def serve(directory: Path) -> int:
     return 0
 
 
+def simulate(name: str, link: Path, dump: Path | None, control: Path | None,
+             rows: int) -> int:
+    """Run a simulated UPS on a pty at ``link`` until interrupted."""
+    from nutpy.sim.builtin import make_engine
+    from nutpy.sim.link import SimLink, serve_pty
+
+    options = {"rows": str(rows)}
+    if dump is not None:
+        options["dump"] = str(dump.resolve())
+    try:
+        engine = make_engine(name, options, Path.cwd())
+    except ValueError as exc:
+        logging.getLogger("nutpy").error("%s", exc)
+        return EXIT_CONFIG
+    with contextlib.suppress(KeyboardInterrupt):
+        trio.run(serve_pty, SimLink(engine), link, control)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="nutpy", description="A Network UPS Tools compatible UPS server.")
@@ -73,8 +93,19 @@ def main(argv: list[str] | None = None) -> int:
                        help="config directory (default: $NUT_CONFPATH, then /etc/nut)")
         p.add_argument("-D", "--debug", action="count", default=0,
                        help="more logging")
+    sim = sub.add_parser("simulate", help="run a simulated APC UPS on a pseudo-terminal")
+    sim.add_argument("model", choices=["smart", "microlink"])
+    sim.add_argument("--link", required=True, type=Path,
+                     help="symlink to create to the pty (what other programs open)")
+    sim.add_argument("--dump", type=Path, help="NUT .dev dump to load (smart)")
+    sim.add_argument("--control", type=Path, help="Unix socket for control commands")
+    sim.add_argument("--rows", type=int, choices=[16, 32], default=16,
+                     help="Microlink row width (default 16)")
+    sim.add_argument("-D", "--debug", action="count", default=0, help="more logging")
     args = parser.parse_args(argv)
     _setup_logging(args.debug)
+    if args.command == "simulate":
+        return simulate(args.model, args.link, args.dump, args.control, args.rows)
     directory = _confdir(args.confdir)
     if args.command == "check-config":
         return check_config(directory)

@@ -181,3 +181,44 @@ def nut_tool(name: str) -> str:
         raise RuntimeError(f"{name} is not installed: run `make test`, which installs "
                            "Debian's nut-client and nut-server")
     return path
+
+
+@contextlib.contextmanager
+def simulator(model: str, directory: Path, *extra: str) -> Iterator[tuple[Path, Path]]:
+    """``nutpy simulate MODEL`` on a pty; yields (pty link, control socket)."""
+    link, control = directory / f"{model}.tty", directory / f"{model}.ctl"
+    log = directory / f"sim-{model}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(nutpy_command("simulate", model, "--link", str(link),
+                                              "--control", str(control), *extra),
+                                stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+    try:
+        if not wait_until(lambda: link.exists() and control.exists(), timeout=10):
+            raise RuntimeError(f"simulator did not start: {log.read_text()}")
+        yield link, control
+    finally:
+        _stop(proc)
+
+
+def sim_control(control: Path, *commands: str) -> list[str]:
+    """Send control commands to a simulator; returns the answer lines."""
+    answers: list[str] = []
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(5)
+        sock.connect(str(control))
+        for command in commands:
+            sock.sendall(command.encode() + b"\n")
+            buffer = b""
+            while not (buffer.endswith(b"OK\n") or b"ERR" in buffer):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                buffer += chunk
+            answers += buffer.decode().splitlines()
+    return answers
+
+
+def sim_show(control: Path) -> dict[str, str]:
+    lines = sim_control(control, "show")
+    return dict(line.split(": ", 1) for line in lines if ": " in line)

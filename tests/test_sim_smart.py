@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from nutpy.devfile import dev_variables
 from nutpy.drivers.apcsmart import codec
 from nutpy.drivers.apcsmart.codec import Alert, AlertEvent, Outcome, ReadMode, ReplyLine, Splitter
-from nutpy.sim.smart import DEFAULT_CAPS, SmartUps, random_garbage
+from nutpy.sim.control import random_garbage
+from nutpy.sim.smart import DEFAULT_CAPS, SmartUps
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ALERT_CHARS = set("!$%+#?=&|*")

@@ -14,7 +14,6 @@ changes them, so a freshly loaded unit answers exactly what the dump says.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -71,11 +70,6 @@ class _Shutdown:
     kind: str  # "S", "@", "K", "Z", "LB"
     off_at: float
     wake_delay: float | None  # None: stays off
-
-
-def random_garbage(n: int, rng: random.Random) -> bytes:
-    """``n`` random bytes for a transport to inject as line noise."""
-    return bytes(rng.randrange(256) for _ in range(n))
 
 
 def _show_byte(byte: int) -> str:

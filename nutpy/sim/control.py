@@ -1,0 +1,91 @@
+"""The simulators' control language, without I/O.
+
+One command per line, the same for every simulated UPS::
+
+    mains fail | mains restore | battery charge PCT | battery low | load PCT
+    unplug | plug | noise N | set VAR VALUE | show
+
+:func:`run_control` applies a line to an engine and returns the lines to
+answer; ``noise N`` is returned as a request because putting bytes on the
+line is the transport's job.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Protocol
+
+HELP = ("commands: mains fail | mains restore | battery charge PCT | battery low | "
+        "load PCT | unplug | plug | noise N | set VAR VALUE | show")
+MAX_NOISE = 1_000_000
+
+
+class Engine(Protocol):
+    """What a simulated UPS offers its transport and its operator."""
+
+    def feed(self, data: bytes, now: float) -> bytes: ...
+    def tick(self, now: float) -> bytes | None: ...
+    def mains_fail(self) -> None: ...
+    def mains_restore(self) -> None: ...
+    def battery_charge(self, pct: float, /) -> None: ...
+    def battery_low(self) -> None: ...
+    def load(self, pct: float, /) -> None: ...
+    def unplug(self) -> None: ...
+    def plug(self) -> None: ...
+    def set(self, var: str, value: str, /) -> None: ...
+    def show(self) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Noise:
+    count: int
+
+
+def random_garbage(count: int, rng: random.Random) -> bytes:
+    """``count`` random bytes for a transport to put on the line as noise."""
+    return bytes(rng.randrange(256) for _ in range(count))
+
+
+def _percent(word: str) -> float:
+    value = float(word.rstrip("%"))
+    if not 0 <= value <= 100:
+        raise ValueError("a percentage is between 0 and 100")
+    return value
+
+
+def run_control(engine: Engine, line: str) -> tuple[list[str], Noise | None]:
+    """Apply one control line; returns (answer lines, noise to inject)."""
+    words = line.split()
+    if not words:
+        return [], None
+    verb = [w.lower() for w in words[:2]]
+    try:
+        if verb == ["mains", "fail"]:
+            engine.mains_fail()
+        elif verb == ["mains", "restore"]:
+            engine.mains_restore()
+        elif verb == ["battery", "charge"] and len(words) == 3:
+            engine.battery_charge(_percent(words[2]))
+        elif verb == ["battery", "low"]:
+            engine.battery_low()
+        elif verb[0] == "load" and len(words) == 2:
+            engine.load(_percent(words[1]))
+        elif verb == ["unplug"]:
+            engine.unplug()
+        elif verb == ["plug"]:
+            engine.plug()
+        elif verb[0] == "noise" and len(words) == 2:
+            count = int(words[1])
+            if not 0 < count <= MAX_NOISE:
+                raise ValueError(f"noise takes 1 to {MAX_NOISE} bytes")
+            return ["OK"], Noise(count)
+        elif verb[0] == "set" and len(words) >= 3:
+            engine.set(words[1], " ".join(words[2:]))
+        elif verb == ["show"]:
+            return [*engine.show(), "OK"], None
+        else:
+            return [f"ERR unknown command; {HELP}"], None
+    except ValueError as exc:
+        return [f"ERR {exc}"], None
+    return ["OK"], None

@@ -1,0 +1,149 @@
+"""Putting a simulator engine on a wire: a trio stream, a pty, a control socket.
+
+The engine is pure; this module feeds it what the host writes, writes back
+what it answers, calls its ``tick`` so alerts and physics happen on time, and
+serves the control language on a Unix socket (and a terminal's stdin).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import sys
+import tty
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import trio
+
+from nutpy.sim.control import Engine, random_garbage, run_control
+
+log = logging.getLogger("nutpy.sim")
+
+TICK_INTERVAL = 0.05
+MAX_CONTROL_LINE = 4096
+
+
+class SimLink:
+    """Runs one engine; several streams may take turns being its wire."""
+
+    def __init__(self, engine: Engine, *, seed: int | None = None) -> None:
+        self.engine = engine
+        self.rng = random.Random(seed)
+        self._noise = bytearray()
+        self._send_lock = trio.Lock()
+
+    async def serve(self, stream: trio.abc.Stream) -> None:
+        """Be the UPS at the other end of ``stream`` until it closes."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._ticker, stream)
+            while data := await stream.receive_some(4096):
+                reply = self.engine.feed(bytes(data), trio.current_time())
+                if reply:
+                    await self._send(stream, reply)
+            nursery.cancel_scope.cancel()
+
+    async def _send(self, stream: trio.abc.Stream, data: bytes) -> None:
+        async with self._send_lock:
+            await stream.send_all(data)
+
+    async def _ticker(self, stream: trio.abc.Stream) -> None:
+        while True:
+            out = self.engine.tick(trio.current_time()) or b""
+            if self._noise:
+                out, self._noise = bytes(self._noise) + out, bytearray()
+            if out:
+                await self._send(stream, out)
+            await trio.sleep(TICK_INTERVAL)
+
+    def control(self, line: str) -> list[str]:
+        """Run one control command; noise is queued for the wire."""
+        answer, noise = run_control(self.engine, line)
+        if noise is not None:
+            self._noise += random_garbage(noise.count, self.rng)
+        return answer
+
+    async def serve_control_stream(self, stream: trio.abc.Stream) -> None:
+        """The control language over a byte stream, one command per line."""
+        buffer = b""
+        while data := await stream.receive_some(4096):
+            buffer += data
+            while b"\n" in buffer:
+                raw, buffer = buffer.split(b"\n", 1)
+                answer = self.control(raw.decode("utf-8", "replace"))
+                await stream.send_all("".join(f"{a}\n" for a in answer).encode())
+            if len(buffer) > MAX_CONTROL_LINE:
+                await stream.send_all(b"ERR line too long\n")
+                buffer = b""
+
+    async def serve_control_socket(self, path: Path, *,
+                                   task_status: trio.TaskStatus[None]
+                                   = trio.TASK_STATUS_IGNORED) -> None:
+        """Accept control connections on a Unix socket at ``path``."""
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
+        await sock.bind(str(path))
+        sock.listen(16)
+        listener = trio.SocketListener(sock)
+        task_status.started()
+        try:
+            async with listener, trio.open_nursery() as nursery:
+                while True:
+                    conn = await listener.accept()
+                    nursery.start_soon(self._control_connection, conn)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    async def _control_connection(self, conn: trio.SocketStream) -> None:
+        async with conn:
+            with contextlib.suppress(trio.BrokenResourceError):
+                await self.serve_control_stream(conn)
+
+    async def serve_terminal(self) -> None:
+        """Read control commands typed on stdin, answer on stdout."""
+        async with trio.lowlevel.FdStream(os.dup(sys.stdin.fileno())) as stdin:
+            buffer = b""
+            while data := await stdin.receive_some(4096):
+                buffer += data
+                while b"\n" in buffer:
+                    raw, buffer = buffer.split(b"\n", 1)
+                    for line in self.control(raw.decode("utf-8", "replace")):
+                        print(line, flush=True)
+
+
+@contextlib.asynccontextmanager
+async def pseudo_terminal(link: Path) -> AsyncIterator[trio.lowlevel.FdStream]:
+    """A pty whose device end is reachable at ``link`` (a symlink).
+
+    We keep the device end open ourselves, so a host program that closes and
+    re-opens the port never makes our end read EOF or EIO.
+    """
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    device = os.ttyname(slave)
+    with contextlib.suppress(FileNotFoundError):
+        link.unlink()
+    link.symlink_to(device)
+    try:
+        async with trio.lowlevel.FdStream(master) as stream:
+            yield stream
+    finally:
+        os.close(slave)
+        with contextlib.suppress(FileNotFoundError):
+            link.unlink()
+
+
+async def serve_pty(link_obj: SimLink, link: Path, control: Path | None) -> None:
+    """``nutpy simulate``: the engine on a pty, plus the control interfaces."""
+    async with pseudo_terminal(link) as stream, trio.open_nursery() as nursery:
+        if control is not None:
+            await nursery.start(link_obj.serve_control_socket, control)
+        if sys.stdin.isatty():
+            nursery.start_soon(link_obj.serve_terminal)
+        log.info("simulated UPS on %s -> %s%s", link, os.readlink(link),
+                 f", control socket {control}" if control else "")
+        await link_obj.serve(stream)

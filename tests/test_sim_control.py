@@ -1,0 +1,54 @@
+"""The simulators' control language, on both engines."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from nutpy.sim.builtin import make_engine
+from nutpy.sim.control import Noise, random_garbage, run_control
+from nutpy.sim.microlink import MicrolinkSim
+from nutpy.sim.smart import SmartUps
+
+
+@pytest.mark.parametrize("engine", [SmartUps(), MicrolinkSim()], ids=["smart", "microlink"])
+def test_every_verb(engine: SmartUps | MicrolinkSim) -> None:
+    for line in ("mains fail", "mains restore", "battery charge 50", "battery low",
+                 "load 40%", "unplug", "plug"):
+        assert run_control(engine, line) == (["OK"], None), line
+    assert run_control(engine, "noise 17") == (["OK"], Noise(17))
+    shown, _ = run_control(engine, "show")
+    assert shown[-1] == "OK" and any(line.startswith("output: ") for line in shown)
+    assert any(line.startswith("last command: ") for line in shown)
+    assert run_control(engine, "") == ([], None)
+
+
+def test_mains_fail_reaches_the_engine() -> None:
+    engine = SmartUps()
+    run_control(engine, "MAINS FAIL")
+    assert "mains: absent" in engine.show()
+
+
+@pytest.mark.parametrize("line", ["battery charge 150", "load x", "noise 0", "noise -3",
+                                  "frobnicate", "battery", "set"])
+def test_bad_commands_get_err(line: str) -> None:
+    answer, noise = run_control(SmartUps(), line)
+    assert len(answer) == 1 and answer[0].startswith("ERR") and noise is None
+
+
+def test_random_garbage_is_reproducible() -> None:
+    assert random_garbage(8, random.Random(1)) == random_garbage(8, random.Random(1))
+    assert len(random_garbage(100, random.Random())) == 100
+
+
+def test_builtin_engines_and_options() -> None:
+    fixtures = Path(__file__).parent / "fixtures"
+    smart = make_engine("smart", {"dump": "smart-ups-1250.dev"}, fixtures)
+    assert isinstance(smart, SmartUps)
+    assert isinstance(make_engine("microlink", {"rows": "32"}, fixtures), MicrolinkSim)
+    for name, options in (("smart", {"dump": "absent.dev"}), ("microlink", {"rows": "8"}),
+                          ("other", {})):
+        with pytest.raises(ValueError):
+            make_engine(name, options, fixtures)
