@@ -125,7 +125,7 @@ def test_na_and_garbled() -> None:
     assert codec.decode(b"L", b"NA") == codec.NOT_AVAILABLE
     for cmd, line in [(b"L", b""), (b"L", b"23x.5"), (b"j", b"01:05"), (b"Q", b"SM"),
                       (b"E", b"33 6"), (b"c", b"TOOLONGID"), (b"\x01", b"bad\x07model"),
-                      (b"w", b"123")]:
+                      (b"w", b"123"), (b"H", b""), (b"[", b"")]:
         assert codec.decode(cmd, line) == codec.GARBLED, (cmd, line)
 
 
@@ -276,7 +276,7 @@ def test_caps_of_a_real_su420() -> None:
         "output.voltage.nominal": ["230"],
         "battery.runtime.low": ["120", "300", "420", "600"],
         "ups.delay.shutdown": ["020", "180", "300", "600"],
-        "ups.test.interval": ["1209600", "604800", "0", "0"],
+        "ups.test.interval": ["1209600", "604800", "0"],  # "ON " and OFF: one 0
     }
 
 
@@ -347,6 +347,10 @@ def test_shutdown_return_variants() -> None:
     assert [s.send for s in codec.instcmd_steps("shutdown.return", "CS", status=codec.OB)] == [
         b"S"]
     assert codec.AT_RECOVERY.send == b"Y"
+    assert codec.needs_at_recovery(codec.instcmd_steps("shutdown.return", "at:12"))
+    assert not codec.needs_at_recovery(codec.instcmd_steps("shutdown.return", "at:1"))
+    assert not codec.needs_at_recovery(codec.instcmd_steps("shutdown.return", "cs",
+                                                           status=codec.OL))
     with pytest.raises(codec.UnknownCommand):
         codec.instcmd_steps("shutdown.return", "at:1234")
 

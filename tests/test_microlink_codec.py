@@ -17,6 +17,7 @@ from nutpy.drivers.apcmicrolink.codec import (
     Layout,
     MicrolinkError,
     Record,
+    Setting,
     VarSpec,
 )
 from nutpy.sim.microlink import DESCRIPTOR, header, initial_blob
@@ -285,7 +286,42 @@ def test_setting_frames() -> None:
         codec.encode_setting(lay, "ups.id", "X" * 17)
     with pytest.raises(ValueError):
         codec.encode_setting(lay, "input.transfer.high", "70000")
-    assert "battery.date" in codec.writable_variables(lay)
+
+
+def test_settings_describe_every_writable_variable() -> None:
+    lay = layout()
+    # 2:4.7.D / E carry FA limits in the §8 descriptor: max 0118 min 00F5, max 00DC min 00A0.
+    assert lay.fields["2:4.7.D"].limits == (245, 280)
+    assert lay.fields["2:4.7.E"].limits == (160, 220)
+    found = codec.settings(lay)
+    voltages = found.pop("experimental.output.voltage.setting")
+    assert voltages.enums[:3] == ("VAC100", "VAC120", "VAC200") and len(voltages.enums) == 20
+    assert found == {
+        "ups.id": Setting(16),
+        "ups.test.interval": Setting(None, enums=(
+            "Never", "OnStartUpOnly", "OnStartUpPlus7", "OnStartUpPlus14",
+            "OnStartUp7Since", "OnStartUp14Since")),
+        "battery.date": Setting(None),
+        "input.transfer.high": Setting(None, ranges=((245, 280),)),
+        "input.transfer.low": Setting(None, ranges=((160, 220),)),
+        "ups.display.language": Setting(None, enums=(
+            "en", "fr", "it", "de", "es", "pt", "ja", "ru")),
+        "outlet.group.0.delay.shutdown": Setting(None),
+        "outlet.group.0.delay.reboot": Setting(None),
+        "outlet.group.0.delay.start": Setting(None),
+        "outlet.group.0.minimumreturnruntime": Setting(None),
+        "outlet.group.0.lowruntimewarning": Setting(None),
+        "outlet.group.0.name": Setting(16),
+    }
+
+
+def test_countdown_settings_are_numbers_with_a_special_value() -> None:
+    lay = layout()
+    spec, _ = codec.bound_variables(lay)["outlet.group.0.delay.shutdown"]
+    assert codec.format_value(spec, H("FFFF")) == "Disabled"
+    assert codec.format_value(spec, H("0078")) == "120"
+    assert codec.encode_setting(lay, "outlet.group.0.delay.shutdown", "120") == codec.frame(
+        H("4C02020078"))
 
 
 # Instant command -> the exact frame (spec §6 values, §8 layout).

@@ -16,7 +16,9 @@ from typing import Protocol
 
 import trio
 
+from nutpy import __version__
 from nutpy.config import UpsConfig
+from nutpy.drivers.transport import PortError, PortSpec, parse_port
 from nutpy.store import Request, UpsState
 
 log = logging.getLogger("nutpy.driver")
@@ -40,9 +42,39 @@ class DriverConfigError(Exception):
 
 
 def _registry() -> dict[str, DriverFactory]:
+    from nutpy.drivers.apcmicrolink.driver import ApcMicrolink
+    from nutpy.drivers.apcsmart.driver import ApcSmart
     from nutpy.drivers.dummy import DummyUps
 
-    return {"dummy-ups": DummyUps}
+    return {"dummy-ups": DummyUps,
+            "apcmicrolink": ApcMicrolink,
+            "apcsmart": ApcSmart}
+
+
+def port_spec(section: UpsConfig) -> PortSpec:
+    """The section's ``port`` parsed, or DriverConfigError saying what is wrong."""
+    try:
+        return parse_port(section.port)
+    except PortError as exc:
+        raise DriverConfigError(str(exc)) from exc
+
+
+def publish_driver_info(ups: UpsState, name: str, parameters: dict[str, str]) -> None:
+    """``driver.*`` and ``device.type``, as NUT's driver core publishes them."""
+    ups.set("driver.name", name)
+    for key, value in parameters.items():
+        ups.set(f"driver.parameter.{key}", value)
+    ups.set("driver.version", __version__)
+    ups.set("driver.version.internal", __version__)
+    ups.set("device.type", "ups")
+
+
+def mirror_device_info(ups: UpsState) -> None:
+    """Copy ups.mfr/model/serial to device.*, as NUT's driver core does."""
+    for suffix in ("mfr", "model", "serial"):
+        var = ups.get(f"ups.{suffix}")
+        if var is not None:
+            ups.set(f"device.{suffix}", var.value)
 
 
 def driver_names() -> list[str]:

@@ -14,10 +14,14 @@ from pathlib import Path
 
 import trio
 
-from nutpy import __version__
 from nutpy.config import UpsConfig
 from nutpy.devfile import Assign, parse_steps
-from nutpy.drivers.base import DriverConfigError, poll_interval
+from nutpy.drivers.base import (
+    DriverConfigError,
+    mirror_device_info,
+    poll_interval,
+    publish_driver_info,
+)
 from nutpy.drivers.dummy_types import string_length
 from nutpy.store import (
     RESULT_SUCCESS,
@@ -34,8 +38,6 @@ log = logging.getLogger("nutpy.driver.dummy")
 # Set before the file is read, as dummy-ups does.
 _INITIAL = (("ups.mfr", "Dummy Manufacturer"), ("ups.model", "Dummy UPS"),
             ("ups.status", "OL"))
-# Copied to device.* once the first read is done (NUT's driver core does this).
-_MIRRORED = ("mfr", "model", "serial")
 
 
 def resolve_port(port: str, confdir: Path) -> Path:
@@ -68,17 +70,10 @@ class DummyUps:
         ups.set(name, value, writable=True, string=length is not None, aux=length or 0)
 
     def _publish_driver_info(self, ups: UpsState) -> None:
-        for name, value in (
-            ("driver.name", "dummy-ups"),
-            ("driver.parameter.mode", self.mode),
-            ("driver.parameter.pollinterval", f"{self.interval:g}"),
-            ("driver.parameter.port", self.port),
-            ("driver.parameter.synchronous", "auto"),  # NUT's driver core default
-            ("driver.version", __version__),
-            ("driver.version.internal", __version__),
-            ("device.type", "ups"),
-        ):
-            ups.set(name, value)
+        publish_driver_info(ups, "dummy-ups", {
+            "mode": self.mode, "pollinterval": f"{self.interval:g}", "port": self.port,
+            "synchronous": "auto",  # NUT's driver core default
+        })
 
     def _read(self) -> bytes | None:
         try:
@@ -101,12 +96,6 @@ class DummyUps:
                 await self._run_once(ups)
             nursery.cancel_scope.cancel()
 
-    def _mirror(self, ups: UpsState) -> None:
-        for suffix in _MIRRORED:
-            var = ups.get(f"ups.{suffix}")
-            if var is not None:
-                ups.set(f"device.{suffix}", var.value)
-
     async def _run_once(self, ups: UpsState) -> None:
         """Read the .dev file, then again whenever it changes."""
         seen: float | None = None
@@ -124,7 +113,7 @@ class DummyUps:
                         if isinstance(step, Assign):
                             self.apply(ups, step.name, step.value)
                     if first:
-                        self._mirror(ups)
+                        mirror_device_info(ups)
                         first = False
             if seen is not None:
                 ups.mark_fresh(trio.current_time())
@@ -141,11 +130,11 @@ class DummyUps:
                     self.apply(ups, step.name, step.value)
                     continue
                 if first:
-                    self._mirror(ups)
+                    mirror_device_info(ups)
                     first = False
                 await self._wait_fresh(ups, step.seconds)
             if first and data is not None:
-                self._mirror(ups)
+                mirror_device_info(ups)
                 first = False
             await self._wait_fresh(ups, self.interval)
 

@@ -191,6 +191,7 @@ class Field:
     offset: int  # blob offset
     size: int
     skipped: bool = False  # occupies data space, not published (F5)
+    limits: tuple[int, int] | None = None  # (min, max) raw, from an FA token
 
 
 class _End(Exception):
@@ -241,8 +242,14 @@ class _Parser:
                 skip_next = False
         return pos
 
+    def number(self, pos: int, size: int) -> int:
+        if pos + size > len(self.blob):
+            raise MicrolinkError("descriptor runs past the end of the blob")
+        return int.from_bytes(self.blob[pos:pos + size], "big")
+
     def usage(self, pos: int, path: str, ident: int, skipped: bool) -> int:
         size = 2
+        limits = None
         while pos < len(self.blob):
             token = self.blob[pos]
             if token == 0xFC:
@@ -251,12 +258,13 @@ class _Parser:
             elif token in (0xFB, 0xF9):  # bitmask / default value
                 pos += 1 + size
             elif token == 0xFA:  # max then min
+                limits = self.number(pos + 1 + size, size), self.number(pos + 1, size)
                 pos += 1 + 2 * size
             else:
                 break
         sep = "" if not path or path[-1] in ":." else "."
         name = f"{path}{sep}{ident:X}"
-        self.fields.setdefault(name, Field(name, self.data, size, skipped))
+        self.fields.setdefault(name, Field(name, self.data, size, skipped, limits))
         self.data += size
         return pos
 
@@ -455,7 +463,7 @@ VARIABLES: tuple[VarSpec, ...] = (
     VarSpec("2:4.6.16", "input.quality", _B, labels=_INPUT_QUALITY),
     VarSpec("2:4.6.25", "input.voltage", _F, bp=6),
     VarSpec("2:4.6.27", "input.frequency", _F, bp=7),
-    VarSpec("2:4.6.BA", "input.transfer.delay", _E, signed=True, writable=True,
+    VarSpec("2:4.6.BA", "input.transfer.delay", _FM, signed=True, writable=True,
             labels=_RETRANSFER),
     VarSpec("2:4.7.D", "input.transfer.high", _F, writable=True),
     VarSpec("2:4.7.E", "input.transfer.low", _F, writable=True),
@@ -475,11 +483,11 @@ VARIABLES: tuple[VarSpec, ...] = (
     VarSpec("2:4.7.F.69", "experimental.statistics.output.totaltime", _F),
     VarSpec("2:4.F.69", "experimental.statistics.ups.totaltime", _F),
     # The main outlet group, then up to four switched groups.
-    VarSpec("2:4.3E.B8", "outlet.group.0.delay.shutdown", _E, signed=True, writable=True,
+    VarSpec("2:4.3E.B8", "outlet.group.0.delay.shutdown", _FM, signed=True, writable=True,
             labels=_COUNTDOWN_SETTING),
-    VarSpec("2:4.3E.B7", "outlet.group.0.delay.reboot", _E, signed=True, writable=True,
+    VarSpec("2:4.3E.B7", "outlet.group.0.delay.reboot", _FM, signed=True, writable=True,
             labels=_COUNTDOWN_SETTING),
-    VarSpec("2:4.3E.B9", "outlet.group.0.delay.start", _E, signed=True, writable=True,
+    VarSpec("2:4.3E.B9", "outlet.group.0.delay.start", _FM, signed=True, writable=True,
             labels=_COUNTDOWN_SETTING),
     VarSpec("2:4.3E.30", "outlet.group.0.minimumreturnruntime", _F, writable=True),
     VarSpec("2:4.3E.31", "outlet.group.0.lowruntimewarning", _F, writable=True),
@@ -493,11 +501,11 @@ VARIABLES: tuple[VarSpec, ...] = (
             labels=_COUNTDOWN),
     VarSpec("2:4.3D[{i}].AD", "outlet.group.{n}.timer.start", _E, signed=True,
             labels=_COUNTDOWN),
-    VarSpec("2:4.3D[{i}].B8", "outlet.group.{n}.delay.shutdown", _E, signed=True,
+    VarSpec("2:4.3D[{i}].B8", "outlet.group.{n}.delay.shutdown", _FM, signed=True,
             writable=True, labels=_COUNTDOWN_SETTING),
-    VarSpec("2:4.3D[{i}].B7", "outlet.group.{n}.delay.reboot", _E, signed=True,
+    VarSpec("2:4.3D[{i}].B7", "outlet.group.{n}.delay.reboot", _FM, signed=True,
             writable=True, labels=_COUNTDOWN_SETTING),
-    VarSpec("2:4.3D[{i}].B9", "outlet.group.{n}.delay.start", _E, signed=True,
+    VarSpec("2:4.3D[{i}].B9", "outlet.group.{n}.delay.start", _FM, signed=True,
             writable=True, labels=_COUNTDOWN_SETTING),
     VarSpec("2:4.3D[{i}].30", "outlet.group.{n}.minimumreturnruntime", _F, writable=True),
     VarSpec("2:4.3D[{i}].31", "outlet.group.{n}.lowruntimewarning", _F, writable=True),
@@ -702,8 +710,34 @@ def encode_setting(layout: Layout, name: str, value: str) -> bytes:
     return layout.write(f, encode_value(spec, f.size, value))
 
 
-def writable_variables(layout: Layout) -> list[str]:
-    return [name for name, (spec, _) in bound_variables(layout).items() if spec.writable]
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """What upsd tells clients about a writable variable (``GET TYPE``, enums, ranges)."""
+
+    length: int | None  # STRING:length, or None for NUMBER
+    enums: tuple[str, ...] = ()
+    ranges: tuple[tuple[int, int], ...] = ()
+
+
+def settings(layout: Layout) -> dict[str, Setting]:
+    """NUT name -> Setting for every writable variable this layout carries.
+
+    Enumerated kinds list their labels; plain integers get the min/max the
+    descriptor declares (FA), if any.
+    """
+    out: dict[str, Setting] = {}
+    for name, (spec, f) in bound_variables(layout).items():
+        if not spec.writable:
+            continue
+        if spec.kind is Kind.STRING:
+            out[name] = Setting(f.size)
+        elif spec.kind in (Kind.ENUM, Kind.BITS) and spec.labels:
+            out[name] = Setting(None, enums=tuple(spec.labels.values()))
+        elif spec.kind is Kind.FIXED and spec.bp == 0 and not spec.signed and f.limits:
+            out[name] = Setting(None, ranges=(f.limits,))
+        else:
+            out[name] = Setting(None)
+    return out
 
 
 # ---- instant commands -------------------------------------------------------

@@ -421,6 +421,8 @@ def decode(cmd: bytes, line: bytes, *, output_frequency: bool = False) -> Readin
     """
     if line == b"NA":
         return NOT_AVAILABLE
+    if not line:
+        return GARBLED  # NUT counts an empty reply as a failed read
     for spec in specs_for(cmd):
         if spec.pattern.fullmatch(line) is None:
             continue
@@ -639,14 +641,19 @@ def caps_enums(entries: Iterable[CapEntry], locale: str,
 
     ``present``: the NUT variables the UPS answered.  An entry counts when its
     byte belongs to a present, non-packed variable and its locale is the
-    UPS's or ``4`` (all).
+    UPS's or ``4`` (all).  A value already listed is not listed again (as
+    NUT's ``dstate_addenum``: ``E``'s ``"ON "`` and ``OFF`` both become ``0``).
     """
     enums: dict[str, list[str]] = {}
     for entry in entries:
         spec = next((s for s in specs_for(entry.cmd) if s.name in present), None)
         if spec is None or spec.packed or entry.locale not in (locale, "4"):
             continue
-        enums.setdefault(spec.name, []).extend(convert(spec.conv, v) for v in entry.values)
+        values = enums.setdefault(spec.name, [])
+        for raw in entry.values:
+            value = convert(spec.conv, raw)
+            if value not in values:
+                values.append(value)
     return enums
 
 
@@ -855,6 +862,11 @@ def at_steps(digits: str) -> list[Step]:
 
 # When a 2-digit ``@nn`` is refused, NUT sends this to reset the sequence.
 AT_RECOVERY = Step(SMART_MODE, Expect.ANY, SMART_MODE_TIMEOUT)
+
+
+def needs_at_recovery(steps: list[Step]) -> bool:
+    """Whether a failure of ``steps`` must be followed by :data:`AT_RECOVERY` (``@nn``)."""
+    return len(steps) == 3 and steps[0].send == b"@"
 # One step of an enum write: the driver re-queries after each.
 ENUM_STEP = Step(NEXT_VALUE, Expect.OK, REPLY_TIMEOUT)
 

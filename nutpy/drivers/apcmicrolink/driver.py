@@ -1,0 +1,234 @@
+"""NUT's ``apcmicrolink`` driver: a trio shell around the codec's Session.
+
+The :class:`~nutpy.drivers.apcmicrolink.codec.Session` decides what to send
+and what the bytes mean; this module moves the bytes, keeps the time,
+publishes what the session decoded and turns client requests into writes.
+
+When the line goes quiet or the UPS drops the session, the data is marked
+stale at once and everything about the connection is thrown away: a new
+session sweeps the pages and authenticates again by itself.
+
+Option ``cmdsrc`` (rj45, usb, local, smartslot1, internal1; default rj45)
+is the command source NUT ORs into command words.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from pathlib import Path
+
+import trio
+
+from nutpy.config import UpsConfig
+from nutpy.drivers.apcmicrolink.codec import (
+    SOURCES,
+    Authenticated,
+    AuthFailed,
+    Event,
+    NoResponse,
+    Session,
+    SessionLost,
+    Setting,
+    State,
+    Updated,
+    WriteDone,
+    WriteFailed,
+    available_commands,
+    settings,
+)
+from nutpy.drivers.base import DriverConfigError, port_spec, publish_driver_info
+from nutpy.drivers.transport import open_port
+from nutpy.store import (
+    RESULT_FAILED,
+    RESULT_INVALID,
+    RESULT_SUCCESS,
+    RESULT_UNKNOWN,
+    InstCmd,
+    Request,
+    ResultCallback,
+    UpsState,
+)
+
+log = logging.getLogger("nutpy.driver.apcmicrolink")
+
+BAUDRATE = 9600
+BYTE_TIME = 10 / BAUDRATE  # 8N1
+RECEIVE_SIZE = 1024
+
+
+class ApcMicrolink:
+    def __init__(self, section: UpsConfig, confdir: Path,
+                 globals_: dict[str, str | None]) -> None:
+        self.spec = port_spec(section)
+        source = section.options.get("cmdsrc") or "rj45"
+        if source not in SOURCES:
+            raise DriverConfigError(f"cmdsrc '{source}' is not one of {', '.join(SOURCES)}")
+        self.source = source
+        self.port = section.port
+        self.confdir = confdir
+
+    async def run(self, ups: UpsState,
+                  requests: trio.MemoryReceiveChannel[Request]) -> None:
+        publish_driver_info(ups, "apcmicrolink", {"port": self.port})
+        async with open_port(self.spec, BAUDRATE, self.confdir) as stream:
+            await self.serve(stream, ups, requests)
+
+    async def serve(self, stream: trio.abc.Stream, ups: UpsState,
+                    requests: trio.MemoryReceiveChannel[Request]) -> None:
+        """Drive the UPS at the other end of ``stream`` until the stream ends."""
+        connection = _Connection(stream, ups, self.source)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(connection.take_requests, requests)
+            await connection.poll()
+
+
+class _Connection:
+    """One open port: the session, what is published, writes awaiting their echo."""
+
+    def __init__(self, stream: trio.abc.Stream, ups: UpsState, source: str) -> None:
+        self.stream = stream
+        self.ups = ups
+        self.source = source
+        self.session = Session()
+        self.published: dict[str, str] = {}
+        self.settings: dict[str, Setting] = {}
+        self.undescribed: set[str] = set()  # settings whose flags are not in the store yet
+        self.pending: dict[bytes, deque[ResultCallback | None]] = {}
+        self.online = False  # for logging transitions only
+        self._sent_at = -math.inf
+
+    async def poll(self) -> None:
+        while True:
+            await self._send_next()
+            deadline = self.session.next_deadline()
+            data = b""
+            with trio.move_on_at(math.inf if deadline is None else deadline):
+                data = bytes(await self.stream.receive_some(RECEIVE_SIZE))
+                if not data:
+                    raise ConnectionError("the port was closed")
+            now = trio.current_time()
+            session = self.session
+            events = session.receive_data(data, now) if data else session.handle_timeout(now)
+            for event in events:
+                if self.session is not session:
+                    break  # replaced: the old session's other news is moot
+                self._handle(event, now)
+
+    async def _send_next(self) -> None:
+        session = self.session
+        if session.authenticated and session.header is not None:
+            # Poll no faster than a 9600-baud line could answer (a simulator
+            # would answer at once, and we would spin).
+            exchange = (1 + session.header.width + 3) * BYTE_TIME
+            await trio.sleep_until(self._sent_at + exchange)
+        now = trio.current_time()
+        out = session.start(now) if session.state is State.IDLE else session.data_to_send(now)
+        if out:
+            self._sent_at = now
+            await self.stream.send_all(out)
+
+    # ---- session events ---------------------------------------------------
+
+    def _handle(self, event: Event, now: float) -> None:
+        if isinstance(event, Updated):
+            self._publish(self.session.values())
+            self.ups.mark_fresh(now)
+            if not self.online:
+                log.info("[%s] receiving data", self.ups.name)
+                self.online = True
+        elif isinstance(event, Authenticated):
+            self._describe()
+        elif isinstance(event, (WriteDone, WriteFailed)):
+            self._finish(event.frame, RESULT_SUCCESS if isinstance(event, WriteDone)
+                         else RESULT_FAILED)
+        elif isinstance(event, AuthFailed):  # the session tries again by itself
+            self._lost("the UPS refused our password", restart=False)
+        elif isinstance(event, SessionLost):
+            self._lost(event.reason, restart=True)
+        else:
+            assert isinstance(event, NoResponse)
+            self._lost("no response", restart=self.session.authenticated)
+
+    def _lost(self, reason: str, *, restart: bool) -> None:
+        """Stale at once.  If we were monitoring, start over with a new session,
+        so nothing read before the outage can be published after it.  (A
+        session that is still setting up retries by itself: restarting it
+        would only throw away the pages that did get through.)"""
+        if self.online:
+            log.warning("[%s] %s: data stale, reconnecting", self.ups.name, reason)
+            self.online = False
+        self.ups.mark_stale()
+        if restart:
+            self.session = Session()
+            for frame in list(self.pending):  # the writes queued in the old session
+                while frame in self.pending:
+                    self._finish(frame, RESULT_FAILED)
+
+    def _describe(self) -> None:
+        """A layout is known: list its commands and settings."""
+        layout = self.session.layout
+        assert layout is not None
+        commands = available_commands(layout)
+        for gone in set(self.ups.commands.values()) - set(commands):
+            self.ups.remove_command(gone)
+        for command in commands:
+            self.ups.add_command(command)
+        self.settings = settings(layout)
+        self.undescribed = set(self.settings)
+
+    def _publish(self, values: dict[str, str]) -> None:
+        ups = self.ups
+        for name, value in values.items():
+            if self.published.get(name) != value:
+                ups.set(name, value)
+        for name in self.published.keys() - values.keys():
+            ups.delete(name)
+        self.published = dict(values)
+        for name in self.undescribed & values.keys():
+            setting = self.settings[name]
+            ups.set(name, values[name], writable=True, string=setting.length is not None,
+                    aux=setting.length or 0)
+            if setting.enums:
+                ups.set_enums(name, setting.enums)
+            if setting.ranges:
+                ups.set_ranges(name, setting.ranges)
+        self.undescribed -= values.keys()
+
+    # ---- client requests ----------------------------------------------------
+
+    async def take_requests(self, requests: trio.MemoryReceiveChannel[Request]) -> None:
+        async for request in requests:
+            self._submit(request)
+
+    def _submit(self, request: Request) -> None:
+        """Queue the request's write; its result comes with the echo (or its absence)."""
+        if not self.session.authenticated:
+            _report(request.on_result, RESULT_FAILED)
+            return
+        try:
+            if isinstance(request, InstCmd):
+                frame = self.session.command(request.command, self.source)
+            else:
+                frame = self.session.set_variable(request.variable, request.value)
+        except KeyError:
+            _report(request.on_result, RESULT_UNKNOWN)
+            return
+        except ValueError:
+            _report(request.on_result, RESULT_INVALID)
+            return
+        self.pending.setdefault(frame, deque()).append(request.on_result)
+
+    def _finish(self, frame: bytes, result: int) -> None:
+        waiting = self.pending.get(frame)
+        if not waiting:
+            return
+        _report(waiting.popleft(), result)
+        if not waiting:
+            del self.pending[frame]
+
+
+def _report(on_result: ResultCallback | None, result: int) -> None:
+    if on_result is not None:
+        on_result(result)

@@ -1,0 +1,423 @@
+"""NUT's ``apcsmart`` driver: an APC Smart-UPS on a serial line.
+
+It does what NUT's apcsmart does on the wire (``Y`` handshake, firmware
+look-up, ``a`` and ``^Z`` discovery, ``Q`` plus the polled variables every
+``pollinterval``, everything hourly) and publishes the same names and value
+formats.  Two things differ on purpose:
+
+* alerts are acted on the moment their byte arrives: ``ups.status`` changes
+  and a poll follows at once to confirm it;
+* a lost line never ends the driver: the UPS goes ``DATA-STALE`` at the
+  first unanswered query, and the driver keeps knocking (``Y``) or re-opening
+  the port until the UPS answers again.  Nothing published is wiped meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trio
+
+from nutpy.config import UpsConfig
+from nutpy.drivers.apcsmart import codec
+from nutpy.drivers.apcsmart.codec import Alert, Outcome, ReadMode
+from nutpy.drivers.apcsmart.line import LineLost, SmartLine
+from nutpy.drivers.base import (
+    mirror_device_info,
+    poll_interval,
+    port_spec,
+    publish_driver_info,
+)
+from nutpy.drivers.transport import PortError, open_port
+from nutpy.store import (
+    RESULT_FAILED,
+    RESULT_INVALID,
+    RESULT_SUCCESS,
+    RESULT_UNKNOWN,
+    InstCmd,
+    Request,
+    SetVar,
+    UpsState,
+)
+
+log = logging.getLogger("nutpy.driver.apcsmart")
+
+BAUDRATE = 2400
+FULL_SCAN_EVERY = 3600.0  # NUT reads the non-polled variables hourly
+RESYNC_PAUSE = 0.25  # after a garbled reply: let the rest of it arrive, then flush
+REOPEN_BACKOFF = (1.0, 30.0)  # first and longest wait before re-opening the port
+
+
+class UpsSilent(Exception):
+    """The UPS does not answer (cable pulled, UPS off, wrong port)."""
+
+
+@dataclass
+class Unit:
+    """What discovery learned about the UPS at the other end."""
+
+    queries: list[bytes] = field(default_factory=list)  # every variable query, in order
+    names: dict[bytes, set[str]] = field(default_factory=dict)  # query -> names published
+    dual: list[bytes] = field(default_factory=list)  # dual-byte queries (SPM)
+    output_frequency: bool = False
+    instcmds: tuple[str, ...] = ()
+
+    def polled(self) -> list[bytes]:
+        """The per-cycle queries after ``Q``, in NUT's order."""
+        return [bytes((b,)) for b in codec.POLL_ORDER
+                if bytes((b,)) in self.queries and _is_polled(bytes((b,)))]
+
+
+def _is_polled(cmd: bytes) -> bool:
+    return any(spec.polled for spec in codec.specs_for(cmd))
+
+
+class ApcSmart:
+    def __init__(self, section: UpsConfig, confdir: Path,
+                 globals_: dict[str, str | None]) -> None:
+        self.spec = port_spec(section)
+        self.port = section.port
+        self.confdir = confdir
+        self.interval = poll_interval(section, globals_)
+        self.status = 0
+        self.unit = Unit()
+        self.nasty = codec.NastyGuard()
+        self._ups: UpsState | None = None
+        self._idle: trio.CancelScope | None = None
+
+    # ---- the outer loop: open, talk, and start again when the port goes ---------
+
+    async def run(self, ups: UpsState,
+                  requests: trio.MemoryReceiveChannel[Request]) -> None:
+        self._publish_driver_info(ups)
+        delay = REOPEN_BACKOFF[0]
+        while True:
+            started = trio.current_time()
+            try:
+                async with open_port(self.spec, BAUDRATE, self.confdir) as stream:
+                    await self.serve(stream, ups, requests)
+            except* (OSError, PortError, LineLost, UpsSilent) as group:
+                exc = _first_leaf(group)
+                log.warning("[%s] %s: %s; retrying in %g s", ups.name, self.port,
+                            str(exc) or type(exc).__name__, delay)
+            if trio.current_time() - started > REOPEN_BACKOFF[1]:
+                delay = REOPEN_BACKOFF[0]  # it worked for a while: start over quickly
+            ups.mark_stale()
+            await _reject_for(delay, requests)
+            delay = min(delay * 2, REOPEN_BACKOFF[1])
+
+    async def serve(self, stream: trio.abc.Stream, ups: UpsState,
+                    requests: trio.MemoryReceiveChannel[Request]) -> None:
+        """Talk to the UPS on an open ``stream`` until the stream goes away."""
+        self._ups = ups
+        line = SmartLine(stream, self._on_alert)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(line.read_forever)
+                await self._handshake(line)
+                await self._discover(line, ups)
+                await self._poll_forever(line, ups, requests)
+        finally:
+            with trio.move_on_after(codec.SMART_MODE_TIMEOUT) as scope:
+                scope.shield = True
+                await _say_goodbye(stream)
+
+    def _publish_driver_info(self, ups: UpsState) -> None:
+        publish_driver_info(ups, "apcsmart", {
+            "pollinterval": f"{self.interval:g}", "port": self.port})
+
+    # ---- handshake and discovery --------------------------------------------------
+
+    async def _handshake(self, line: SmartLine) -> None:
+        for _ in range(codec.SMART_MODE_TRIES):
+            if await line.query(codec.SMART_MODE, codec.SMART_MODE_TIMEOUT) == b"SM":
+                return
+            await line.query(codec.ESCAPE, codec.SMART_MODE_TIMEOUT)  # answer discarded
+        raise UpsSilent("no APC Smart protocol UPS answers (no SM to Y)")
+
+    async def _discover(self, line: SmartLine, ups: UpsState) -> None:
+        """NUT's getbaseinfo: firmware table, ``a``, probing, ``^Z``."""
+        firmware = await line.query(codec.FIRMWARE_OLD)
+        if firmware in (None, b"NA"):
+            firmware = await line.query(codec.FIRMWARE_NEW)
+        fw_text = (firmware or b"").decode("latin-1")
+        legacy = codec.legacy_lookup(fw_text)
+        cmdset = None
+        unit = Unit()
+        if legacy is not None:
+            ups.set("ups.model", legacy.model)
+            commands = legacy.commands
+        else:
+            cmdset = codec.parse_cmdset(
+                await line.query(codec.CMDSET, codec.LONG_TIMEOUT, ReadMode.RAW) or b"")
+            commands = cmdset.commands if cmdset is not None else codec.OLD_PROBE
+        found = codec.discover(commands)
+        unit.instcmds = found.instcmds
+        readings: dict[bytes, codec.Reading] = {}
+        if cmdset is not None:
+            unit.output_frequency = b"\x9f\xd3" in cmdset.dual
+            for cmd in cmdset.dual:
+                readings[cmd] = codec.decode_dual(cmd, await self._probe(line, cmd))
+        for byte in found.queries:
+            cmd = bytes((byte,))
+            readings[cmd] = codec.decode(cmd, await self._probe(line, cmd),
+                                         output_frequency=unit.output_frequency)
+        readings = {cmd: r for cmd, r in readings.items() if r.outcome is Outcome.VALUE}
+        if codec.FIRMWARE_NEW in readings:
+            readings.pop(codec.FIRMWARE_OLD, None)  # b wins over V
+        for cmd, reading in readings.items():
+            (unit.dual if len(cmd) == 2 else unit.queries).append(cmd)
+            unit.names[cmd] = set(reading.values)
+            _publish(ups, reading)
+            if any(spec.string for spec in codec.specs_for(cmd)):
+                for name, value in reading.values.items():
+                    ups.set(name, value, writable=True, string=True, aux=codec.STRING_LENGTH)
+        if cmdset is None and legacy is None:
+            _old_model(ups)
+        for name in found.instcmds:
+            ups.add_command(name)
+        if found.caps and legacy is None:
+            await self._read_caps(line, ups, fw_text == codec.QUIRK_FIRMWARE)
+        ups.set("ups.mfr", "APC")
+        mirror_device_info(ups)
+        self.unit = unit
+        log.info("[%s] APC Smart-UPS on %s: firmware %s, %d variables, %d commands",
+                 ups.name, self.port, fw_text or "unknown", len(unit.queries),
+                 len(unit.instcmds))
+
+    async def _probe(self, line: SmartLine, cmd: bytes) -> bytes:
+        """One discovery query; a timeout means the UPS went away, unless it still says SM."""
+        reply = await line.query(cmd)
+        if reply is None:
+            if await line.query(codec.SMART_MODE, codec.SMART_MODE_TIMEOUT) != b"SM":
+                raise UpsSilent(f"no reply to {cmd!r} during discovery")
+            return b""
+        return reply
+
+    async def _read_value(self, line: SmartLine, cmd: bytes) -> str | None:
+        reading = codec.decode(cmd, await line.query(cmd) or b"")
+        return next(iter(reading.values.values()), None)
+
+    async def _read_caps(self, line: SmartLine, ups: UpsState, quirky: bool) -> None:
+        reply = await line.query(codec.CAPS, codec.LONG_TIMEOUT, ReadMode.CAPS)
+        entries = codec.parse_caps(reply or b"", tolerate_overflow=quirky)
+        if entries is None:
+            log.warning("[%s] unusable ^Z (capabilities) reply: %r", ups.name, reply)
+            return
+        firmware = ups.get("ups.firmware")
+        locale = codec.firmware_locale(firmware.value if firmware else "")
+        present = {var.name for var in ups.variables.values()}
+        for name, values in codec.caps_enums(entries, locale, present).items():
+            ups.variables[name.lower()].writable = True
+            ups.set_enums(name, values)
+
+    # ---- polling ----------------------------------------------------------------------
+
+    async def _poll_forever(self, line: SmartLine, ups: UpsState,
+                            requests: trio.MemoryReceiveChannel[Request]) -> None:
+        last_full = trio.current_time()
+        while True:
+            full = trio.current_time() - last_full >= FULL_SCAN_EVERY
+            try:
+                ok = await self._poll(line, ups, full)
+            except UpsSilent as exc:
+                log.warning("[%s] %s; data stale until it answers", ups.name, exc)
+                ups.mark_stale()
+                await self._wait_for_answer(line, requests)
+                ok = await self._poll(line, ups, full=True)
+            if ok:
+                ups.mark_fresh(trio.current_time())
+                if full:
+                    last_full = trio.current_time()
+            # Until the next poll is due: a request is carried out, then polled
+            # for at once to show its effect; an alert also cuts the wait short.
+            request = await self._next_request(requests, trio.current_time() + self.interval)
+            if request is not None:
+                await self._execute(line, ups, request)
+
+    async def _poll(self, line: SmartLine, ups: UpsState, full: bool) -> bool:
+        """One scan; False when a reply was garbled (nothing of it published)."""
+        reply = await line.query(codec.STATUS)
+        if reply is None:
+            raise UpsSilent("no reply to Q")
+        status = codec.parse_register(reply)
+        if status is None:
+            await self._resync(line)
+            return False
+        self.status = status
+        self._publish_status()
+        clean = True
+        queries = [*(self.unit.queries if full else self.unit.polled()), *self.unit.dual]
+        for cmd in queries:
+            clean &= await self._poll_one(line, ups, cmd)
+        return clean
+
+    async def _poll_one(self, line: SmartLine, ups: UpsState, cmd: bytes) -> bool:
+        reply = await line.query(cmd)
+        if reply is None:
+            raise UpsSilent(f"no reply to {cmd!r}")
+        if len(cmd) == 2:
+            reading = codec.decode_dual(cmd, reply)
+        else:
+            reading = codec.decode(cmd, reply, output_frequency=self.unit.output_frequency)
+        if reading.outcome is Outcome.NA:  # NUT: gone for good
+            self.unit.queries = [q for q in self.unit.queries if q != cmd]
+            self.unit.dual = [q for q in self.unit.dual if q != cmd]
+            for name in self.unit.names.pop(cmd, set()):
+                ups.delete(name)
+            return True
+        if reading.outcome is Outcome.BAD:
+            log.debug("[%s] garbled reply to %r: %r", ups.name, cmd, reply)
+            await self._resync(line)
+            return False
+        _publish(ups, reading)
+        return True
+
+    async def _resync(self, line: SmartLine) -> None:
+        await trio.sleep(RESYNC_PAUSE)
+        line.flush()
+
+    async def _wait_for_answer(self, line: SmartLine,
+                               requests: trio.MemoryReceiveChannel[Request]) -> None:
+        """Knock with ``Y`` every poll interval until the UPS says ``SM`` again."""
+        while True:
+            started = trio.current_time()
+            if await line.query(codec.SMART_MODE, codec.SMART_MODE_TIMEOUT) == b"SM":
+                return
+            await _reject_for(self.interval - (trio.current_time() - started), requests)
+
+    def _publish_status(self) -> None:
+        assert self._ups is not None
+        self._ups.set("ups.status", " ".join(codec.status_tokens(self.status)))
+
+    def _on_alert(self, alert: Alert) -> None:
+        """Called by the reader the moment an alert byte arrives."""
+        log.info("[%s] alert %r: %s", self._ups.name if self._ups else "?",
+                 chr(alert.value), codec.ALERT_MEANINGS[alert])
+        status = codec.apply_alert(self.status, alert)
+        if status != self.status:
+            self.status = status
+            self._publish_status()
+            if self._idle is not None:
+                self._idle.cancel()  # poll now to confirm
+
+    async def _next_request(self, requests: trio.MemoryReceiveChannel[Request],
+                            deadline: float) -> Request | None:
+        """A client request, or None at ``deadline`` or when an alert wants a poll."""
+        with trio.move_on_at(deadline) as scope:
+            self._idle = scope
+            try:
+                return await requests.receive()
+            finally:
+                self._idle = None
+        return None
+
+    # ---- instant commands and writes --------------------------------------------------
+
+    async def _execute(self, line: SmartLine, ups: UpsState, request: Request) -> None:
+        if isinstance(request, InstCmd):
+            result = await self._instcmd(line, request)
+        else:
+            result = await self._setvar(line, ups, request)
+        if request.on_result is not None:
+            request.on_result(result)
+
+    async def _instcmd(self, line: SmartLine, request: InstCmd) -> int:
+        name = request.command.lower()
+        if name not in self.unit.instcmds:
+            return RESULT_INVALID if name in _KNOWN_INSTCMDS else RESULT_UNKNOWN
+        if name in codec.NASTY and not self.nasty.allow(trio.current_time()):
+            log.warning("%s not sent: NUT's rule wants the same request again "
+                        "3 to 15 s later to confirm it", name)
+            return RESULT_FAILED
+        status = None
+        if name.startswith("calibrate.") or (request.param or "").lower() == "cs":
+            status = codec.parse_register(await line.query(codec.STATUS) or b"")
+            if status is None:
+                return RESULT_FAILED
+        try:
+            steps = codec.instcmd_steps(name, request.param, status=status)
+        except codec.UnknownCommand:
+            return RESULT_INVALID
+        if await line.run_steps(steps):
+            log.info("%s %s done", name, request.param or "")
+            return RESULT_SUCCESS
+        if codec.needs_at_recovery(steps):
+            await line.run_steps([codec.AT_RECOVERY])
+        log.warning("%s %s refused or unanswered", name, request.param or "")
+        return RESULT_FAILED
+
+    async def _setvar(self, line: SmartLine, ups: UpsState, request: SetVar) -> int:
+        var = ups.get(request.variable)
+        spec = codec.spec_named(request.variable)
+        if var is None or spec is None or not var.writable or spec.cmd not in self.unit.queries:
+            return RESULT_UNKNOWN
+        current = await self._read_value(line, spec.cmd)
+        if current is None:
+            return RESULT_FAILED
+        if current == request.value:
+            return RESULT_SUCCESS
+        if spec.string:
+            try:
+                steps = codec.string_write_steps(request.value)
+            except ValueError:
+                return RESULT_INVALID
+            await line.run_steps(steps)
+            current = await self._read_value(line, spec.cmd)
+        else:
+            current = await self._cycle_enum(line, spec.cmd, current, request.value)
+        if current is not None:
+            ups.set(var.name, current)
+        return RESULT_SUCCESS if current == request.value else RESULT_FAILED
+
+    async def _cycle_enum(self, line: SmartLine, cmd: bytes, original: str,
+                          target: str) -> str | None:
+        """Step the EEPROM value with ``-`` until ``target`` (or back to the start)."""
+        value: str | None = original
+        for _ in range(codec.ENUM_MAX_STEPS):
+            if not await line.run_steps([codec.ENUM_STEP]):
+                return value
+            value = await self._read_value(line, cmd)
+            if value in (None, target, original):
+                return value
+        return value
+
+
+_KNOWN_INSTCMDS = frozenset(name for names in codec.INSTCMD_BYTES.values() for name in names)
+
+
+def _first_leaf(exc: BaseException) -> BaseException:
+    """The first exception inside nested exception groups (for the log)."""
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _publish(ups: UpsState, reading: codec.Reading) -> None:
+    for name, value in reading.values.items():
+        ups.set(name, value)
+
+
+def _old_model(ups: UpsState) -> None:
+    """NUT's oldapcsetup: name what answered too little to name itself."""
+    if ups.get("output.current") is not None:
+        ups.set("ups.model", "Matrix-UPS")
+    elif ups.get("ups.model") is None:
+        ups.set("ups.model", "Smart-UPS")
+
+
+async def _reject_for(seconds: float, requests: trio.MemoryReceiveChannel[Request]) -> None:
+    """Wait, failing every request meanwhile: a command must not run late."""
+    with trio.move_on_after(max(seconds, 0.0)):
+        async for request in requests:
+            if request.on_result is not None:
+                request.on_result(RESULT_FAILED)
+
+
+async def _say_goodbye(stream: trio.abc.Stream) -> None:
+    """``R``: back to dumb mode, as NUT does when it stops."""
+    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+        await stream.send_all(codec.DUMB_MODE)
