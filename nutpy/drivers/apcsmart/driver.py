@@ -296,7 +296,7 @@ class ApcSmart:
     def _on_alert(self, alert: Alert) -> None:
         """Called by the reader the moment an alert byte arrives."""
         log.debug("[%s] alert %r: %s", self._ups.name if self._ups else "?",
-                 chr(alert.value), codec.ALERT_MEANINGS[alert])
+                  chr(alert.value), codec.ALERT_MEANINGS[alert])
         status = codec.apply_alert(self.status, alert)
         if status != self.status:
             self.status = status
