@@ -25,6 +25,7 @@ nut-tools:
 	fi
 
 run: $(STAMP)
+	@chmod 640 conf/upsd.users  # git does not keep the mode; upsd.users must not be world-readable
 	$(VENV)/bin/nutpy serve -c conf
 
 lint: $(STAMP)
