@@ -212,9 +212,6 @@ class Store:
     def __iter__(self) -> Iterator[UpsState]:
         return iter(list(self._ups.values()))
 
-    def __len__(self) -> int:
-        return len(self._ups)
-
     def changed(self) -> None:
         self.version += 1
         event, self._event = self._event, trio.Event()
