@@ -3,7 +3,10 @@
 SIGHUP re-reads the three files as upsd does: users and settings are
 replaced, UPSes are added, changed or removed (clients logged in to a removed
 UPS are disconnected), and LISTEN stays as it was.  A reload whose files
-cannot be served keeps the running configuration.
+cannot be served keeps the running configuration.  SIGTERM stops the server
+cleanly (each driver hands its UPS back to dumb mode).  Under systemd the
+server reports readiness, reloads and stopping, and feeds the watchdog
+(:mod:`nutpy.sdnotify`).
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from pathlib import Path
 import trio
 
 from nutpy import config as configmod
+from nutpy import sdnotify
 from nutpy.config import Config, UpsConfig
 from nutpy.descriptions import load_descriptions
 from nutpy.drivers.base import DriverConfigError, make_driver, supervise
+from nutpy.killpower import serve_control
 from nutpy.server.listener import make_tls_context, open_listeners, serve_listeners
 from nutpy.server.session import ServerContext
 from nutpy.server.tracking import Tracking
@@ -106,17 +111,28 @@ class Server:
         log.info("configuration reloaded: %d UPS", len(cfg.ups.ups))
 
 
-async def _reload_on_sighup(server: Server) -> None:
-    with trio.open_signal_receiver(signal.SIGHUP) as signals:
-        async for _ in signals:
+async def _handle_signals(server: Server) -> None:
+    """SIGHUP reloads; SIGTERM stops the server."""
+    with trio.open_signal_receiver(signal.SIGHUP, signal.SIGTERM) as signals:
+        async for signum in signals:
+            if signum == signal.SIGTERM:
+                log.info("SIGTERM: stopping")
+                sdnotify.notify("STOPPING=1")
+                server.nursery.cancel_scope.cancel()
+                return
             log.info("SIGHUP: reloading configuration")
+            sdnotify.reloading()
             server.reload()
+            sdnotify.notify("READY=1")
 
 
-async def serve(directory: Path, *,
+async def serve(directory: Path, *, control: Path | None = None,
                 task_status: trio.TaskStatus[list[trio.SocketListener]]
                 = trio.TASK_STATUS_IGNORED) -> None:
-    """Serve until cancelled.  Raises StartupError when upsd would not start."""
+    """Serve until cancelled or SIGTERM.  Raises StartupError when upsd would not start.
+
+    ``control``: where to answer ``nutpy killpower`` (none when None).
+    """
     cfg = configmod.load(directory)
     report(cfg)
     if cfg.fatal:
@@ -140,7 +156,13 @@ async def serve(directory: Path, *,
         server = Server(cfg, ctx, nursery)
         for section in cfg.ups.ups:
             server.start_ups(section)
-        nursery.start_soon(_reload_on_sighup, server)
+        nursery.start_soon(_handle_signals, server)
         nursery.start_soon(serve_listeners, ctx, listeners, cfg.upsd.maxconn, tls)
+        if control is not None:
+            nursery.start_soon(serve_control, ctx.store, cfg.upsd.maxage, control)
+        period = sdnotify.watchdog_period()
+        if period is not None:
+            nursery.start_soon(sdnotify.feed_watchdog, period)
         task_status.started(listeners)
+        sdnotify.notify("READY=1", f"STATUS=serving {len(cfg.ups.ups)} UPS")
 

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import logging
 import sys
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -13,8 +14,10 @@ import trio
 from nutpy import __version__
 from nutpy import config as configmod
 from nutpy.drivers.base import DriverConfigError, make_driver
+from nutpy.killpower import ANSWER_TIMEOUT, SOCKET_NAME
 
 EXIT_CONFIG = 1
+EXIT_NOT_CONFIRMED = 2
 
 
 def _confdir(arg: str | None) -> Path:
@@ -52,14 +55,37 @@ def serve(directory: Path) -> int:
     from nutpy.app import StartupError
     from nutpy.app import serve as run_server
 
+    control = configmod.default_statepath() / SOCKET_NAME
     try:
-        trio.run(run_server, directory)
+        trio.run(partial(run_server, directory, control=control))
     except StartupError as exc:
         logging.getLogger("nutpy").error("cannot start: %s", exc)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def killpower(directory: Path, names: list[str], timeout: float) -> int:
+    """Tell each UPS to cut its output; 2 if one of them did not confirm."""
+    from nutpy.killpower import killpower as run_killpower
+
+    cfg = configmod.load(directory)
+    for diag in cfg.errors:
+        print(diag, file=sys.stderr)
+    if cfg.fatal:
+        print(f"nutpy killpower: {cfg.fatal}", file=sys.stderr)
+        return EXIT_CONFIG
+    control = configmod.default_statepath() / SOCKET_NAME
+    try:
+        outcomes = trio.run(run_killpower, cfg, names, control, timeout)
+    except ValueError as exc:
+        print(f"nutpy killpower: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    for outcome in outcomes:
+        verdict = "confirmed" if outcome.confirmed else "NOT CONFIRMED"
+        print(f"{outcome.ups}: {verdict}: {'; '.join(outcome.notes) or 'no details'}")
+    return 0 if all(outcome.confirmed for outcome in outcomes) else EXIT_NOT_CONFIRMED
 
 
 def simulate(name: str, link: Path, dump: Path | None, control: Path | None,
@@ -93,6 +119,15 @@ def main(argv: list[str] | None = None) -> int:
                        help="config directory (default: $NUT_CONFPATH, then /etc/nut)")
         p.add_argument("-D", "--debug", action="count", default=0,
                        help="more logging")
+    kill = sub.add_parser(
+        "killpower", help="tell the UPSes to cut their output after their delay "
+        "and restore it when the mains return (upsdrvctl shutdown)")
+    kill.add_argument("ups", nargs="*", help="UPS names from ups.conf (default: all)")
+    kill.add_argument("-c", "--confdir", metavar="DIR",
+                      help="config directory (default: $NUT_CONFPATH, then /etc/nut)")
+    kill.add_argument("-t", "--timeout", type=float, default=ANSWER_TIMEOUT, metavar="S",
+                      help=f"seconds to wait for each UPS (default {ANSWER_TIMEOUT:g})")
+    kill.add_argument("-D", "--debug", action="count", default=0, help="more logging")
     sim = sub.add_parser("simulate", help="run a simulated APC UPS on a pseudo-terminal")
     sim.add_argument("model", choices=["smart", "microlink"])
     sim.add_argument("--link", required=True, type=Path,
@@ -107,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "simulate":
         return simulate(args.model, args.link, args.dump, args.control, args.rows)
     directory = _confdir(args.confdir)
+    if args.command == "killpower":
+        return killpower(directory, args.ups, args.timeout)
     if args.command == "check-config":
         return check_config(directory)
     return serve(directory)

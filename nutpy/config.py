@@ -374,6 +374,11 @@ def default_confdir() -> Path:
     return Path(os.environ.get("NUT_CONFPATH") or "/etc/nut")
 
 
+def default_statepath() -> Path:
+    """Where NUT keeps its sockets and state (Debian's default: /run/nut)."""
+    return Path(os.environ.get("NUT_STATEPATH") or "/run/nut")
+
+
 def _read(path: Path, sink: _Sink, required: bool) -> bytes | None:
     try:
         return path.read_bytes()

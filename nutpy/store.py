@@ -54,7 +54,19 @@ class SetVar:
     on_result: ResultCallback | None = None
 
 
-Request = InstCmd | SetVar
+@dataclass(slots=True)
+class Killpower:
+    """Turn the output off after the UPS's shutdown delay and back on when the mains return.
+
+    nutpy's ``upsdrvctl shutdown``: only ``nutpy killpower`` asks for it, never a
+    network client.  The driver appends what it told the UPS to ``notes``.
+    """
+
+    on_result: ResultCallback | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+Request = InstCmd | SetVar | Killpower
 
 # Results a driver reports for a request, with NUT's numbering (TRACKING id n).
 RESULT_SUCCESS = 0

@@ -111,7 +111,7 @@ def nutpy_server(confdir: Path, port: int, *, host: str = "127.0.0.1",
                  wait: bool = True, extra_env: dict[str, str] | None = None
                  ) -> Iterator[Server]:
     log = confdir / "nutpy.log"
-    env = {**os.environ, **(extra_env or {})}
+    env = {**nut_env(confdir), **(extra_env or {})}
     env.pop("NUT_CONFPATH", None)
     with open(log, "wb") as out:
         proc = subprocess.Popen(nutpy_command("serve", "-c", str(confdir)),
@@ -186,6 +186,7 @@ def nut_tool(name: str) -> str:
 @contextlib.contextmanager
 def simulator(model: str, directory: Path, *extra: str) -> Iterator[tuple[Path, Path]]:
     """``nutpy simulate MODEL`` on a pty; yields (pty link, control socket)."""
+    directory.mkdir(parents=True, exist_ok=True)
     link, control = directory / f"{model}.tty", directory / f"{model}.ctl"
     log = directory / f"sim-{model}.log"
     with open(log, "wb") as out:

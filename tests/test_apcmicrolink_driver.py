@@ -31,6 +31,7 @@ from nutpy.store import (
     RESULT_UNKNOWN,
     Availability,
     InstCmd,
+    Killpower,
     Request,
     SetVar,
     Store,
@@ -205,6 +206,26 @@ async def test_every_command_sends_its_frame(name: str,
         assert sent.count(frame) == 1
         assert set(sent.replace(frame, b"")) <= {codec.ACK}  # nothing else but polls
         assert f"<- {COMMAND_FRAMES[name][3:].hex()}" in r.sim.last_command
+
+
+async def test_killpower_sends_shutdown_return(autojump_clock: trio.testing.MockClock) -> None:
+    async with rig() as r:
+        await connected(r)
+        r.sim.mains_fail()
+        before = len(r.tap.sent)
+        notes: list[str] = []
+        r.request(lambda done: Killpower(done, notes))
+        assert await r.result() == RESULT_SUCCESS
+        assert codec.frame(COMMAND_FRAMES["shutdown.return"]) in bytes(r.tap.sent[before:])
+        assert "confirmed" in notes[0] and "back on when the mains return" in notes[0]
+        off_delay = int(r.values()["outlet.group.0.delay.shutdown"])
+        await trio.sleep(off_delay - 1)
+        assert r.sim.output_on
+        await trio.sleep(2)
+        assert not r.sim.output_on
+        r.sim.mains_restore()
+        await trio.sleep(1)
+        assert r.sim.output_on
 
 
 async def test_spec_command_examples(autojump_clock: trio.testing.MockClock) -> None:

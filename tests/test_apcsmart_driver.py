@@ -21,13 +21,14 @@ import trio.testing
 
 from nutpy.config import UpsConfig
 from nutpy.drivers.apcsmart.driver import ApcSmart
-from nutpy.drivers.base import make_driver
+from nutpy.drivers.base import DriverConfigError, make_driver
 from nutpy.sim.link import SimLink
 from nutpy.sim.smart import SmartUps
 from nutpy.store import (
     RESULT_FAILED,
     RESULT_SUCCESS,
     InstCmd,
+    Killpower,
     Request,
     SetVar,
     Store,
@@ -116,12 +117,12 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> floa
 
 @contextlib.asynccontextmanager
 async def running(engine: Engine | None = None, interval: float = 2.0,
-                  seed: int = 0) -> AsyncIterator[Rig]:
+                  seed: int = 0, **options: str) -> AsyncIterator[Rig]:
     """The driver talking to ``engine`` until the block ends."""
     engine = engine or Engine()
     ups = Store().add("su")
     section = UpsConfig("su", 1, "apcsmart", "sim:smart",
-                        options={"pollinterval": f"{interval:g}"})
+                        options={"pollinterval": f"{interval:g}", **options})
     driver = ApcSmart(section, Path("."), {})
     link = SimLink(engine, seed=seed)
     host, sim = trio.testing.memory_stream_pair()
@@ -265,6 +266,63 @@ async def test_unknown_and_unsupported_commands(autojump_clock: trio.testing.Moc
                             ("test.panel.start", "x")):
             got, sent, _ = await rig.request(lambda done, n=name, p=param: InstCmd(n, p, done))
             assert got != RESULT_SUCCESS and sent == b"", name
+
+
+# ---- killpower (nutpy killpower, NUT's apcsmart -k) ---------------------------------------
+
+
+@pytest.mark.parametrize(("options", "on_battery", "wire", "pending"), [
+    ({}, False, b"Q@000", "@"),  # NUT's default: @ on line ...
+    ({}, True, b"QS", "S"),  # ... and S on battery
+    ({"sdtype": "1"}, False, b"Q@000", "@"),
+    ({"sdtype": "1"}, True, b"QS", "S"),
+    ({"sdtype": "2"}, False, b"QZZ", "none"),  # instant: off at once
+    ({"sdtype": "3"}, True, b"QKK", "K"),
+    ({"sdtype": "4"}, False, b"QUS", "S"),  # U puts it on battery, so S is accepted
+    ({"sdtype": "5", "awd": "012"}, True, b"Q@012", "@"),
+    ({"advorder": "20"}, True, b"QKK", "K"),
+])
+async def test_killpower_follows_sdtype(autojump_clock: trio.testing.MockClock,
+                                        options: dict[str, str], on_battery: bool,
+                                        wire: bytes, pending: str) -> None:
+    engine = dump_engine()
+    async with running(engine, **options) as rig:
+        if on_battery:
+            engine.mains_fail()
+            await wait_for(lambda: "OB" in (value(rig.ups, "ups.status") or ""))
+        notes: list[str] = []
+        got, sent, _ = await rig.request(lambda done: Killpower(done, notes))
+        assert (got, sent) == (RESULT_SUCCESS, wire), notes
+        assert "confirmed" in notes[-1]
+        show = dict(line.split(": ", 1) for line in engine.show())
+        assert show["pending shutdown"] == pending
+        if pending == "none":
+            assert show["output"] == "off"
+
+
+async def test_killpower_refused_tries_the_next_method(
+        autojump_clock: trio.testing.MockClock) -> None:
+    async with running(dump_engine(), advorder="01") as rig:  # S first: refused on line
+        notes: list[str] = []
+        got, sent, _ = await rig.request(lambda done: Killpower(done, notes))
+        assert (got, sent) == (RESULT_SUCCESS, b"QS@000")
+        assert "refused" in notes[0] and "@000" in notes[1]
+
+
+async def test_killpower_unanswered_fails(autojump_clock: trio.testing.MockClock) -> None:
+    async with running(dump_engine(), sdtype="1") as rig:
+        rig.engine.unplug()
+        notes: list[str] = []
+        got, _, _ = await rig.request(lambda done: Killpower(done, notes))
+        assert got == RESULT_FAILED
+        assert notes[0].startswith("status unreadable") and "refused or unanswered" in notes[-1]
+
+
+@pytest.mark.parametrize("options", [{"sdtype": "9"}, {"advorder": "15"}, {"awd": "1234"}])
+def test_bad_shutdown_options_are_config_errors(options: dict[str, str]) -> None:
+    section = UpsConfig("su", 1, "apcsmart", "/dev/ttyS0", options=options)
+    with pytest.raises(DriverConfigError):
+        make_driver(section, Path("."), {})
 
 
 # ---- writable settings -------------------------------------------------------------------

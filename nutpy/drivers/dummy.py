@@ -26,7 +26,7 @@ from nutpy.drivers.dummy_types import string_length
 from nutpy.store import (
     RESULT_SUCCESS,
     RESULT_UNKNOWN,
-    InstCmd,
+    Killpower,
     Request,
     SetVar,
     UpsState,
@@ -155,8 +155,10 @@ class DummyUps:
                 self.apply(ups, request.variable, request.value)
                 result = RESULT_SUCCESS
             else:
-                assert isinstance(request, InstCmd)
-                # dummy-ups lists load.off but carries out no command.
+                # dummy-ups lists load.off but carries out no command, and
+                # has no UPS to turn off.
+                if isinstance(request, Killpower):
+                    request.notes.append("dummy-ups has no UPS output to turn off")
                 result = RESULT_UNKNOWN
             if request.on_result is not None:
                 request.on_result(result)

@@ -46,6 +46,7 @@ from nutpy.store import (
     RESULT_SUCCESS,
     RESULT_UNKNOWN,
     InstCmd,
+    Killpower,
     Request,
     ResultCallback,
     UpsState,
@@ -207,9 +208,14 @@ class _Connection:
         if not self.session.authenticated:
             _report(request.on_result, RESULT_FAILED)
             return
+        on_result = request.on_result
         try:
             if isinstance(request, InstCmd):
                 frame = self.session.command(request.command, self.source)
+            elif isinstance(request, Killpower):
+                # What NUT's apcmicrolink does for the driver's killpower.
+                frame = self.session.command("shutdown.return", self.source)
+                on_result = self._narrate_killpower(request)
             else:
                 frame = self.session.set_variable(request.variable, request.value)
         except KeyError:
@@ -218,7 +224,22 @@ class _Connection:
         except ValueError:
             _report(request.on_result, RESULT_INVALID)
             return
-        self.pending.setdefault(frame, deque()).append(request.on_result)
+        self.pending.setdefault(frame, deque()).append(on_result)
+
+    def _narrate_killpower(self, request: Killpower) -> ResultCallback:
+        delay = self.ups.get("outlet.group.0.delay.shutdown")
+        after = f"after its {delay.value} s shutdown delay" if delay else "after its delay"
+
+        def done(result: int) -> None:
+            if result == RESULT_SUCCESS:
+                request.notes.append(f"shutdown.return confirmed; output off {after}, "
+                                     "back on when the mains return")
+            else:
+                request.notes.append("shutdown.return refused or unanswered")
+            log.warning("[%s] killpower: %s", self.ups.name, request.notes[-1])
+            _report(request.on_result, result)
+
+        return done
 
     def _finish(self, frame: bytes, result: int) -> None:
         waiting = self.pending.get(frame)

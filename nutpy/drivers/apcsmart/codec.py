@@ -894,3 +894,58 @@ class NastyGuard:
     def allow(self, now: float) -> bool:
         last, self._last = self._last, now
         return last is not None and MIN_NASTY_GAP <= now - last <= MAX_NASTY_GAP
+
+
+# ---- killpower: what NUT's ``apcsmart -k`` sends ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownMethod:
+    """One way of telling the UPS to cut its output, as ``sdtype``/``advorder`` name them."""
+
+    name: str  # NUT's man page name, e.g. "soft hibernate (S)"
+    steps: list[Step]
+    returns: bool  # whether the output comes back by itself when the mains return
+
+
+# ``advorder`` digits, in NUT's order.
+_ADVORDER = "01234"
+
+
+def _method(digit: str, status: int, awd: str | None) -> ShutdownMethod:
+    if digit == "0":
+        return ShutdownMethod("soft hibernate (S)", _shutdown_return(None, None), True)
+    if digit == "1":
+        return ShutdownMethod(f"hard hibernate (@{awd or '000'})", at_steps(awd or "000"), True)
+    if digit == "2":
+        return ShutdownMethod("delayed poweroff (K K)", instcmd_steps("shutdown.stayoff"), False)
+    if digit == "3":
+        return ShutdownMethod("instant poweroff (Z Z)", instcmd_steps("load.off"), False)
+    return ShutdownMethod("forced on-battery soft hibernate (U, S)",
+                          _shutdown_return("cs", status), True)
+
+
+def killpower_plan(status: int, *, sdtype: str | None = None, advorder: str | None = None,
+                   awd: str | None = None) -> list[ShutdownMethod]:
+    """The shutdown methods to try in turn, stopping at the first one the UPS confirms.
+
+    Follows NUT's ``upsdrv_shutdown``: ``advorder`` (digits 0-4, unless it
+    starts with ``N``) wins over ``sdtype``; the default sends ``@awd`` on line
+    and ``S`` on battery.  ``status`` is the Q register just read (NUT assumes
+    OB+LB when it cannot read it).  Raises ValueError for an unusable option.
+    """
+    if awd is not None and not (awd.isdigit() and len(awd) <= 3):
+        raise ValueError(f"awd '{awd}': up to 3 digits")
+    if advorder and advorder[0].upper() != "N":
+        if any(digit not in _ADVORDER for digit in advorder):
+            raise ValueError(f"advorder '{advorder}': digits 0-4 only")
+        return [_method(digit, status, awd) for digit in advorder]
+    kind = sdtype or "0"
+    on_battery = bool(status & OB)
+    plans = {"1": ["0", "1"] if on_battery else ["1"], "2": ["3"], "3": ["2"],
+             "4": ["4"], "5": ["1"]}
+    if kind == "0":
+        return [_method("1" if status & OL else "0", status, awd)]
+    if kind not in plans:
+        raise ValueError(f"sdtype '{sdtype}': 0 to 5 only")
+    return [_method(digit, status, awd) for digit in plans[kind]]

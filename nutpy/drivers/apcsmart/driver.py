@@ -26,6 +26,7 @@ from nutpy.drivers.apcsmart import codec
 from nutpy.drivers.apcsmart.codec import Alert, Outcome, ReadMode
 from nutpy.drivers.apcsmart.line import LineLost, SmartLine
 from nutpy.drivers.base import (
+    DriverConfigError,
     mirror_device_info,
     poll_interval,
     port_spec,
@@ -38,6 +39,7 @@ from nutpy.store import (
     RESULT_SUCCESS,
     RESULT_UNKNOWN,
     InstCmd,
+    Killpower,
     Request,
     SetVar,
     UpsState,
@@ -85,6 +87,12 @@ class ApcSmart:
         self.status = 0
         self.unit = Unit()
         self.nasty = codec.NastyGuard()
+        self.shutdown_options = {key: section.options.get(key)
+                                 for key in ("sdtype", "advorder", "awd")}
+        try:
+            codec.killpower_plan(codec.OB, **self.shutdown_options)
+        except ValueError as exc:
+            raise DriverConfigError(str(exc)) from exc
         self._ups: UpsState | None = None
         self._idle: trio.CancelScope | None = None
 
@@ -320,6 +328,8 @@ class ApcSmart:
     async def _execute(self, line: SmartLine, ups: UpsState, request: Request) -> None:
         if isinstance(request, InstCmd):
             result = await self._instcmd(line, request)
+        elif isinstance(request, Killpower):
+            result = await self._killpower(line, ups, request.notes)
         else:
             result = await self._setvar(line, ups, request)
         if request.on_result is not None:
@@ -348,6 +358,33 @@ class ApcSmart:
         if codec.needs_at_recovery(steps):
             await line.run_steps([codec.AT_RECOVERY])
         log.warning("%s %s refused or unanswered", name, request.param or "")
+        return RESULT_FAILED
+
+    async def _killpower(self, line: SmartLine, ups: UpsState, notes: list[str]) -> int:
+        """NUT's ``apcsmart -k``: read Q, then try the configured shutdown methods in turn.
+
+        NUT's own read of Q accepts a single character, so on a real unit it
+        always falls back to "on battery"; this reads the register properly.
+        """
+        status = codec.parse_register(await line.query(codec.STATUS) or b"")
+        if status is None:
+            notes.append("status unreadable: assuming on battery and low, as NUT does")
+            status = codec.OB | codec.LB
+        delay = ups.get("ups.delay.shutdown")
+        after = (f"after its {int(delay.value)} s shutdown delay"
+                 if delay is not None and delay.value.isdigit() else "after its delay")
+        on = "on battery" if status & codec.OB else "on line"
+        for method in codec.killpower_plan(status, **self.shutdown_options):
+            if await line.run_steps(method.steps):
+                back = ("back on when the mains return" if method.returns
+                        else "staying off until switched on")
+                notes.append(f"{on}: {method.name} confirmed; output off {after}, {back}")
+                log.warning("[%s] killpower: %s", ups.name, notes[-1])
+                return RESULT_SUCCESS
+            if codec.needs_at_recovery(method.steps):
+                await line.run_steps([codec.AT_RECOVERY])
+            notes.append(f"{on}: {method.name} refused or unanswered")
+            log.warning("[%s] killpower: %s", ups.name, notes[-1])
         return RESULT_FAILED
 
     async def _setvar(self, line: SmartLine, ups: UpsState, request: SetVar) -> int:
