@@ -2,10 +2,19 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-NUT_BINS := /lib/nut/upsd /lib/nut/dummy-ups /usr/bin/upsc /usr/bin/upscmd /usr/bin/upsrw /usr/bin/upslog /usr/sbin/upsmon
+NUT_BINS := /lib/nut/upsd /lib/nut/dummy-ups /usr/bin/upsc /usr/bin/upscmd /usr/bin/upsrw /usr/bin/upslog /lib/nut/upsmon /sbin/upsdrvctl /lib/nut/apcsmart
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck unit nut-tools venv clean
+# `make install`: a private venv under PREFIX, the command in PREFIX/bin, the
+# systemd units, and the demo config as examples.  It never writes /etc/nut.
+PREFIX     ?= /usr/local
+SYSTEMDDIR ?= /etc/systemd/system
+# The real upsmon (Debian's /sbin/upsmon is a wrapper that says yes when NUT is
+# disabled, which must not decide whether to cut the power).
+UPSMON     ?= $(firstword $(wildcard /lib/nut/upsmon /usr/sbin/upsmon /sbin/upsmon) /lib/nut/upsmon)
+DEST       := $(abspath $(PREFIX))
+
+.PHONY: run test lint typecheck unit nut-tools venv clean install
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,6 +45,21 @@ typecheck: $(STAMP)
 
 test: $(STAMP) nut-tools lint typecheck
 	$(VENV)/bin/pytest -q
+
+install:
+	python3 -m venv $(DEST)/lib/nutpy
+	$(DEST)/lib/nutpy/bin/pip install --quiet .
+	install -d $(DEST)/bin $(SYSTEMDDIR) $(DEST)/share/nutpy/examples
+	ln -sf $(DEST)/lib/nutpy/bin/nutpy $(DEST)/bin/nutpy
+	for unit in systemd/*.service; do \
+	  sed -e 's|/usr/local/bin/nutpy|$(DEST)/bin/nutpy|' -e 's|/lib/nut/upsmon|$(UPSMON)|' \
+	    $$unit > $(SYSTEMDDIR)/$$(basename $$unit); \
+	done
+	install -m 644 conf/ups.conf conf/upsd.conf conf/demo.dev $(DEST)/share/nutpy/examples/
+	install -m 640 conf/upsd.users $(DEST)/share/nutpy/examples/
+	@echo "installed $(DEST)/bin/nutpy and the units in $(SYSTEMDDIR); next:"
+	@echo "  systemctl daemon-reload && systemctl disable --now nut-server"
+	@echo "  systemctl enable --now nutpy.service && systemctl enable nutpy-killpower.service"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
