@@ -5,21 +5,28 @@ A driver is an object with ``async run(ups, requests)``: it publishes into
 that arrive on ``requests``.  It never learns that a network exists.  If it
 raises, the supervisor logs the failure once, marks the UPS disconnected and
 starts it again with back-off.
+
+Serial drivers keep their port with :func:`keep_port` and report freshness
+through :class:`LinkHealth`: a port that cannot be opened, disappears or
+goes quiet makes the UPS ``DATA-STALE`` (never disconnected: what was read
+stays, marked stale), is tried again every poll interval, and is logged
+once, not on every attempt.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import math
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 import trio
 
 from nutpy import __version__
 from nutpy.config import UpsConfig
-from nutpy.drivers.transport import PortError, PortSpec, parse_port
-from nutpy.store import Request, UpsState
+from nutpy.drivers.transport import PortError, PortSpec, open_port, parse_port
+from nutpy.store import RESULT_FAILED, Request, UpsState
 
 log = logging.getLogger("nutpy.driver")
 
@@ -27,6 +34,11 @@ DEFAULT_POLLINTERVAL = 2.0
 REQUEST_QUEUE = 16
 _BACKOFF_START = 1.0
 _BACKOFF_MAX = 30.0
+REPORT_EVERY = 600.0  # a failing UPS is logged at most this often (seconds)
+# A port that cannot be opened or fails under the driver: an unplugged USB
+# adapter gives ENOENT, ENXIO, EIO or end of file; ser2net a refused, timed
+# out or broken connection; a sim: port with bad options a PortError.
+PORT_ERRORS: tuple[type[Exception], ...] = (OSError, PortError, trio.BrokenResourceError)
 
 
 class Driver(Protocol):
@@ -119,3 +131,102 @@ async def supervise(driver: Driver, ups: UpsState) -> None:
             delay = _BACKOFF_START
         await trio.sleep(delay)
         delay = min(delay * 2, _BACKOFF_MAX)
+
+
+class LinkHealth:
+    """Whether one UPS answers, and what the log says about it.
+
+    :meth:`lost` marks the data stale at once; :meth:`fresh` marks a good
+    read.  The log hears of an outage once: its first failure at WARNING
+    with the reason, later attempts only at DEBUG, and the recovery at INFO.
+    NUT logs every failed attempt (every few seconds while a cable is out);
+    here a UPS gets at most one WARNING per ``report_every`` seconds: an
+    outage that lasts says "still failing" that often, and outages that
+    start within ``report_every`` of the last warning (a flapping line) are
+    counted and named in the next one.  Time is passed in.
+    """
+
+    def __init__(self, name: str, logger: logging.Logger,
+                 report_every: float = REPORT_EVERY) -> None:
+        self.name = name
+        self.log = logger
+        self.report_every = report_every
+        self.down_since: float | None = None  # None: the UPS answers
+        self.attempts = 0  # failed attempts in this outage
+        self._reported = False  # this outage has been logged
+        self._quiet_until = -math.inf  # no WARNING before this
+        self._muted = 0  # outages that came and went unlogged since the last WARNING
+
+    def lost(self, ups: UpsState, reason: str, now: float) -> None:
+        """An attempt to read the UPS failed (port gone, no answer, garbled)."""
+        ups.mark_stale()
+        if self.down_since is None:
+            self.down_since, self.attempts, self._reported = now, 0, False
+        self.attempts += 1
+        if now < self._quiet_until:
+            self.log.debug("[%s] %s", self.name, reason)
+            return
+        if self.attempts == 1:
+            text = f"{reason}; data stale until it answers again"
+        else:
+            text = (f"still failing after {now - self.down_since:.0f} s "
+                    f"(attempts: {self.attempts}): {reason}")
+        if self._muted:
+            text += f" ({self._muted} short outages since the last report)"
+        self.log.warning("[%s] %s", self.name, text)
+        self._quiet_until = now + self.report_every
+        self._reported, self._muted = True, 0
+
+    def fresh(self, ups: UpsState, now: float) -> None:
+        """The UPS was read successfully."""
+        ups.mark_fresh(now)
+        if self.down_since is None:
+            return
+        if self._reported:
+            self.log.info("[%s] answering again after %.0f s (failed attempts: %d)",
+                          self.name, now - self.down_since, self.attempts)
+        else:
+            self._muted += 1
+        self.down_since = None
+
+
+Serve = Callable[[trio.abc.Stream, UpsState, trio.MemoryReceiveChannel[Request]],
+                 Awaitable[None]]
+
+
+async def keep_port(spec: PortSpec, port: str, baudrate: int, confdir: Path, *,
+                    ups: UpsState, requests: trio.MemoryReceiveChannel[Request],
+                    serve: Serve, health: LinkHealth, interval: float,
+                    lost: tuple[type[Exception], ...] = ()) -> NoReturn:
+    """Open the port and ``serve`` the UPS on it, forever.
+
+    When the port cannot be opened, fails or ends under ``serve``, or
+    ``serve`` raises one of ``lost``, the UPS goes stale (its data kept),
+    requests fail at once, and the port is opened again ``interval`` seconds
+    later: a device node that comes back is in use again within one interval.
+    """
+    while True:
+        try:
+            async with open_port(spec, baudrate, confdir) as stream:
+                await serve(stream, ups, requests)
+        except* (*PORT_ERRORS, *lost) as group:
+            exc = _first_leaf(group)
+            health.lost(ups, f"{port}: {str(exc) or type(exc).__name__}",
+                        trio.current_time())
+        await reject_for(interval, requests)
+
+
+def _first_leaf(exc: BaseException) -> BaseException:
+    """The first exception inside nested exception groups (for the log)."""
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
+
+
+async def reject_for(seconds: float, requests: trio.MemoryReceiveChannel[Request]) -> None:
+    """Wait, failing every request meanwhile: a command must not run late."""
+    with trio.move_on_after(max(seconds, 0.0)):
+        async for request in requests:
+            if request.on_result is not None:
+                request.on_result(RESULT_FAILED)
+        await trio.sleep_forever()  # no more requests can come: still wait
