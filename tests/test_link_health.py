@@ -45,7 +45,7 @@ def test_an_hour_out_is_a_handful_of_lines(caplog: pytest.LogCaptureFixture) -> 
 
 
 def test_a_flapping_line_is_summed_up(caplog: pytest.LogCaptureFixture) -> None:
-    """Down for 3 s every 10 s for 30 minutes: one warning per REPORT_EVERY."""
+    """Down for 3 s every 10 s for 30 minutes: 180 outages, 15 warnings."""
     caplog.set_level(logging.INFO, "test.health")
     ups = Store().add("u")
     health = LinkHealth("u", log)
@@ -54,30 +54,27 @@ def test_a_flapping_line_is_summed_up(caplog: pytest.LogCaptureFixture) -> None:
         health.lost(ups, "no reply to Q", now=start)
         health.lost(ups, "no SM in reply to Y", now=start + 2)
         health.fresh(ups, now=start + 3)
-    warnings = lines(caplog, logging.WARNING)
-    assert warnings == [
-        "[u] no reply to Q; data stale until it answers again",
-        "[u] no reply to Q; data stale until it answers again (59 short outages since "
-        "the last report)",
-        "[u] no reply to Q; data stale until it answers again (59 short outages since "
-        "the last report)"]
-    assert lines(caplog, logging.INFO) == ["[u] answering again after 3 s (failed attempts: 2)"] * 3
+    first = "[u] no reply to Q; data stale until it answers again"
+    burst = [first + " (55 short outages not logged before this one)"] + [first] * 4
+    assert lines(caplog, logging.WARNING) == [first] * 5 + burst + burst
+    assert lines(caplog, logging.INFO) == [
+        "[u] answering again after 3 s (failed attempts: 2)"] * 15
 
 
-def test_a_long_outage_among_short_ones_is_reported(caplog: pytest.LogCaptureFixture) -> None:
-    """An outage that starts while quiet is still named once it has lasted REPORT_EVERY."""
+def test_an_outage_muted_at_first_is_named_later(caplog: pytest.LogCaptureFixture) -> None:
+    """An outage that starts once the warnings are spent is logged when they allow."""
     caplog.set_level(logging.INFO, "test.health")
     ups = Store().add("u")
     health = LinkHealth("u", log)
-    health.lost(ups, "no reply to Q", now=0.0)
-    health.fresh(ups, now=1.0)
-    for t in range(10, 1300, 2):  # a second outage, starting while quiet
+    for t in range(5):
+        health.lost(ups, "no reply to Q", now=float(t))
+        health.fresh(ups, now=t + 0.5)
+    for t in range(10, 1300, 2):  # a long outage, starting with no warning left
         health.lost(ups, "end of file on the port", now=float(t))
     health.fresh(ups, now=1300.0)
     assert lines(caplog, logging.WARNING) == [
-        "[u] no reply to Q; data stale until it answers again",
+        "[u] no reply to Q; data stale until it answers again"] * 5 + [
         "[u] still failing after 590 s (attempts: 296): end of file on the port",
         "[u] still failing after 1190 s (attempts: 596): end of file on the port"]
-    assert lines(caplog, logging.INFO) == [
-        "[u] answering again after 1 s (failed attempts: 1)",
+    assert lines(caplog, logging.INFO)[5:] == [
         "[u] answering again after 1290 s (failed attempts: 645)"]

@@ -16,7 +16,7 @@ once, not on every attempt.
 from __future__ import annotations
 
 import logging
-import math
+from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import NoReturn, Protocol
@@ -34,7 +34,8 @@ DEFAULT_POLLINTERVAL = 2.0
 REQUEST_QUEUE = 16
 _BACKOFF_START = 1.0
 _BACKOFF_MAX = 30.0
-REPORT_EVERY = 600.0  # a failing UPS is logged at most this often (seconds)
+REPORT_EVERY = 600.0  # seconds between "still failing" lines for one outage
+WARNINGS_PER_REPORT = 5  # most WARNINGs one UPS logs in REPORT_EVERY (a flapping line)
 # A port that cannot be opened or fails under the driver: an unplugged USB
 # adapter gives ENOENT, ENXIO, EIO or end of file; ser2net a refused, timed
 # out or broken connection; a sim: port with bad options a PortError.
@@ -137,24 +138,27 @@ class LinkHealth:
     """Whether one UPS answers, and what the log says about it.
 
     :meth:`lost` marks the data stale at once; :meth:`fresh` marks a good
-    read.  The log hears of an outage once: its first failure at WARNING
-    with the reason, later attempts only at DEBUG, and the recovery at INFO.
-    NUT logs every failed attempt (every few seconds while a cable is out);
-    here a UPS gets at most one WARNING per ``report_every`` seconds: an
-    outage that lasts says "still failing" that often, and outages that
-    start within ``report_every`` of the last warning (a flapping line) are
-    counted and named in the next one.  Time is passed in.
+    read.  NUT logs every failed attempt, every few seconds while a cable is
+    out; here an outage is logged once: its first failure at WARNING with
+    the reason, later attempts at DEBUG, "still failing" at WARNING every
+    ``report_every`` seconds while it lasts, and the recovery at INFO.  A
+    flapping line cannot flood either: a UPS gets at most
+    ``warnings_per_report`` WARNINGs per ``report_every`` seconds; outages
+    beyond that are counted and named in the next one.  Time is passed in.
     """
 
     def __init__(self, name: str, logger: logging.Logger,
-                 report_every: float = REPORT_EVERY) -> None:
+                 report_every: float = REPORT_EVERY,
+                 warnings_per_report: int = WARNINGS_PER_REPORT) -> None:
         self.name = name
         self.log = logger
         self.report_every = report_every
+        self.warnings_per_report = warnings_per_report
         self.down_since: float | None = None  # None: the UPS answers
         self.attempts = 0  # failed attempts in this outage
         self._reported = False  # this outage has been logged
-        self._quiet_until = -math.inf  # no WARNING before this
+        self._next_report = 0.0  # this outage is not logged again before then
+        self._warned: deque[float] = deque()  # WARNINGs in the last report_every
         self._muted = 0  # outages that came and went unlogged since the last WARNING
 
     def lost(self, ups: UpsState, reason: str, now: float) -> None:
@@ -162,8 +166,11 @@ class LinkHealth:
         ups.mark_stale()
         if self.down_since is None:
             self.down_since, self.attempts, self._reported = now, 0, False
+            self._next_report = now
         self.attempts += 1
-        if now < self._quiet_until:
+        while self._warned and self._warned[0] <= now - self.report_every:
+            self._warned.popleft()
+        if now < self._next_report or len(self._warned) >= self.warnings_per_report:
             self.log.debug("[%s] %s", self.name, reason)
             return
         if self.attempts == 1:
@@ -172,9 +179,10 @@ class LinkHealth:
             text = (f"still failing after {now - self.down_since:.0f} s "
                     f"(attempts: {self.attempts}): {reason}")
         if self._muted:
-            text += f" ({self._muted} short outages since the last report)"
+            text += f" ({self._muted} short outages not logged before this one)"
         self.log.warning("[%s] %s", self.name, text)
-        self._quiet_until = now + self.report_every
+        self._warned.append(now)
+        self._next_report = now + self.report_every
         self._reported, self._muted = True, 0
 
     def fresh(self, ups: UpsState, now: float) -> None:
