@@ -218,10 +218,15 @@ async def keep_port(spec: PortSpec, port: str, baudrate: int, confdir: Path, *,
             async with open_port(spec, baudrate, confdir) as stream:
                 await serve(stream, ups, requests)
         except* (*PORT_ERRORS, *lost) as group:
-            exc = _first_leaf(group)
-            health.lost(ups, f"{port}: {str(exc) or type(exc).__name__}",
-                        trio.current_time())
+            health.lost(ups, f"{port}: {_reason(_first_leaf(group))}", trio.current_time())
         await reject_for(interval, requests)
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, for the log (the port is named already)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror  # without the file name str() would repeat
+    return str(exc) or type(exc).__name__
 
 
 def _first_leaf(exc: BaseException) -> BaseException:
