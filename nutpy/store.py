@@ -142,9 +142,11 @@ class UpsState:
         self._store.changed()
 
     def mark_stale(self) -> None:
-        """The driver lost the UPS: clients get DATA-STALE until it is back."""
-        if not self.driver_stale:
-            self.driver_stale = True
+        """The driver runs but cannot read the UPS (lost it, or never reached
+        it): clients get DATA-STALE until it is back, as from upsd when a
+        driver is up without data."""
+        if not (self.driver_stale and self.connected):
+            self.connected = self.driver_stale = True
             self._store.changed()
 
     def disconnect(self) -> None:

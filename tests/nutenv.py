@@ -185,9 +185,15 @@ def nut_tool(name: str) -> str:
 
 @contextlib.contextmanager
 def simulator(model: str, directory: Path, *extra: str) -> Iterator[tuple[Path, Path]]:
-    """``nutpy simulate MODEL`` on a pty; yields (pty link, control socket)."""
+    """``nutpy simulate MODEL`` on a pty; yields (pty link, control socket).
+
+    Stopped with SIGTERM, the simulator leaves its link and socket behind
+    (dangling); they are removed before it starts again on the same paths.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     link, control = directory / f"{model}.tty", directory / f"{model}.ctl"
+    link.unlink(missing_ok=True)
+    control.unlink(missing_ok=True)
     log = directory / f"sim-{model}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(nutpy_command("simulate", model, "--link", str(link),

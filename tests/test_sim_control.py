@@ -6,9 +6,12 @@ import random
 from pathlib import Path
 
 import pytest
+import trio
+import trio.testing
 
 from nutpy.sim.builtin import make_engine
-from nutpy.sim.control import Noise, random_garbage, run_control
+from nutpy.sim.control import Noise, Truncate, cut_short, random_garbage, run_control
+from nutpy.sim.link import SimLink
 from nutpy.sim.microlink import MicrolinkSim
 from nutpy.sim.smart import SmartUps
 
@@ -19,6 +22,8 @@ def test_every_verb(engine: SmartUps | MicrolinkSim) -> None:
                  "load 40%", "unplug", "plug"):
         assert run_control(engine, line) == (["OK"], None), line
     assert run_control(engine, "noise 17") == (["OK"], Noise(17))
+    assert run_control(engine, "truncate 3") == (["OK"], Truncate(3))
+    assert run_control(engine, "truncate 0") == (["OK"], Truncate(0))
     shown, _ = run_control(engine, "show")
     assert shown[-1] == "OK" and any(line.startswith("output: ") for line in shown)
     assert any(line.startswith("last command: ") for line in shown)
@@ -32,7 +37,8 @@ def test_mains_fail_reaches_the_engine() -> None:
 
 
 @pytest.mark.parametrize("line", ["battery charge 150", "load x", "noise 0", "noise -3",
-                                  "frobnicate", "battery", "set"])
+                                  "truncate -1", "truncate x", "truncate", "frobnicate",
+                                  "battery", "set"])
 def test_bad_commands_get_err(line: str) -> None:
     answer, noise = run_control(SmartUps(), line)
     assert len(answer) == 1 and answer[0].startswith("ERR") and noise is None
@@ -41,6 +47,32 @@ def test_bad_commands_get_err(line: str) -> None:
 def test_random_garbage_is_reproducible() -> None:
     assert random_garbage(8, random.Random(1)) == random_garbage(8, random.Random(1))
     assert len(random_garbage(100, random.Random())) == 100
+
+
+def test_cut_short_loses_what_ends_a_reply() -> None:
+    assert cut_short(b"230.0\r\n") == b"230"
+    assert cut_short(b"SM\r\n") == b"SM"
+    record = bytes(range(19))  # a W=16 Microlink record: id, data, checksum
+    assert cut_short(record) == record[:9]
+
+
+async def test_link_cuts_short_exactly_the_next_n_replies(
+        autojump_clock: trio.testing.MockClock) -> None:
+    link = SimLink(SmartUps())
+    host, sim = trio.testing.memory_stream_pair()
+    replies = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(link.serve, sim)
+        assert link.control("truncate 2") == ["OK"]
+        for _ in range(3):
+            await host.send_all(b"Y")
+            replies.append(await host.receive_some())
+        assert link.control("truncate 1") == ["OK"]
+        assert link.control("truncate 0") == ["OK"]  # disarmed again
+        await host.send_all(b"Y")
+        replies.append(await host.receive_some())
+        nursery.cancel_scope.cancel()
+    assert replies == [b"SM", b"SM", b"SM\r\n", b"SM\r\n"]
 
 
 def test_builtin_engines_and_options() -> None:

@@ -21,6 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 import trio
 import trio.testing
 
+CONNECT_TIMEOUT = 5.0  # seconds for a socket:// port to connect
+
 
 class PortError(Exception):
     """The port string is malformed or names something that does not exist."""
@@ -56,7 +58,11 @@ async def open_port(spec: PortSpec, baudrate: int, confdir: Path
                     ) -> AsyncIterator[trio.abc.Stream]:
     """Open the port for as long as the ``async with`` lasts."""
     if spec.kind == "tcp":
-        stream: trio.abc.Stream = await trio.open_tcp_stream(spec.target, spec.tcp_port)
+        stream: trio.abc.Stream | None = None
+        with trio.move_on_after(CONNECT_TIMEOUT):  # a host that is down drops the SYN
+            stream = await trio.open_tcp_stream(spec.target, spec.tcp_port)
+        if stream is None:
+            raise TimeoutError(f"no connection within {CONNECT_TIMEOUT:g} s")
         async with stream:
             yield stream
     elif spec.kind == "serial":

@@ -3,11 +3,13 @@
 One command per line, the same for every simulated UPS::
 
     mains fail | mains restore | battery charge PCT | battery low | load PCT
-    unplug | plug | noise N | set VAR VALUE | show
+    unplug | plug | noise N | truncate N | set VAR VALUE | show
 
 :func:`run_control` applies a line to an engine and returns the lines to
-answer; ``noise N`` is returned as a request because putting bytes on the
-line is the transport's job.
+answer; ``noise N`` (N random bytes on the line) and ``truncate N`` (the
+next N replies cut short, 0 to stop) are returned as line faults because
+the bytes on the line are the transport's business.  ``unplug`` is a UPS
+that stops answering.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 HELP = ("commands: mains fail | mains restore | battery charge PCT | battery low | "
-        "load PCT | unplug | plug | noise N | set VAR VALUE | show")
+        "load PCT | unplug | plug | noise N | truncate N | set VAR VALUE | show")
 MAX_NOISE = 1_000_000
+MAX_TRUNCATE = 1_000_000
 
 
 class Engine(Protocol):
@@ -42,9 +45,22 @@ class Noise:
     count: int
 
 
+@dataclass(frozen=True, slots=True)
+class Truncate:
+    count: int  # replies to cut short from now on (0: none)
+
+
+LineFault = Noise | Truncate
+
+
 def random_garbage(count: int, rng: random.Random) -> bytes:
     """``count`` random bytes for a transport to put on the line as noise."""
     return bytes(rng.randrange(256) for _ in range(count))
+
+
+def cut_short(reply: bytes) -> bytes:
+    """The first half of a reply: what ends it (CR LF, checksum) is lost."""
+    return reply[:len(reply) // 2]
 
 
 def _percent(word: str) -> float:
@@ -54,8 +70,8 @@ def _percent(word: str) -> float:
     return value
 
 
-def run_control(engine: Engine, line: str) -> tuple[list[str], Noise | None]:
-    """Apply one control line; returns (answer lines, noise to inject)."""
+def run_control(engine: Engine, line: str) -> tuple[list[str], LineFault | None]:
+    """Apply one control line; returns (answer lines, line fault to apply)."""
     words = line.split()
     if not words:
         return [], None
@@ -80,6 +96,11 @@ def run_control(engine: Engine, line: str) -> tuple[list[str], Noise | None]:
             if not 0 < count <= MAX_NOISE:
                 raise ValueError(f"noise takes 1 to {MAX_NOISE} bytes")
             return ["OK"], Noise(count)
+        elif verb[0] == "truncate" and len(words) == 2:
+            count = int(words[1])
+            if not 0 <= count <= MAX_TRUNCATE:
+                raise ValueError(f"truncate takes 0 to {MAX_TRUNCATE} replies")
+            return ["OK"], Truncate(count)
         elif verb[0] == "set" and len(words) >= 3:
             engine.set(words[1], " ".join(words[2:]))
         elif verb == ["show"]:

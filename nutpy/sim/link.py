@@ -18,7 +18,7 @@ from pathlib import Path
 
 import trio
 
-from nutpy.sim.control import Engine, random_garbage, run_control
+from nutpy.sim.control import Engine, Noise, cut_short, random_garbage, run_control
 
 log = logging.getLogger("nutpy.sim")
 
@@ -33,6 +33,7 @@ class SimLink:
         self.engine = engine
         self.rng = random.Random(seed)
         self._noise = bytearray()
+        self._truncate = 0  # replies still to cut short
         self._send_lock = trio.Lock()
 
     async def serve(self, stream: trio.abc.Stream) -> None:
@@ -41,6 +42,9 @@ class SimLink:
             nursery.start_soon(self._ticker, stream)
             while data := await stream.receive_some(4096):
                 reply = self.engine.feed(bytes(data), trio.current_time())
+                if reply and self._truncate:
+                    self._truncate -= 1
+                    reply = cut_short(reply)
                 if reply:
                     await self._send(stream, reply)
             nursery.cancel_scope.cancel()
@@ -59,10 +63,12 @@ class SimLink:
             await trio.sleep(TICK_INTERVAL)
 
     def control(self, line: str) -> list[str]:
-        """Run one control command; noise is queued for the wire."""
-        answer, noise = run_control(self.engine, line)
-        if noise is not None:
-            self._noise += random_garbage(noise.count, self.rng)
+        """Run one control command; noise is queued for the wire, truncation armed."""
+        answer, fault = run_control(self.engine, line)
+        if isinstance(fault, Noise):
+            self._noise += random_garbage(fault.count, self.rng)
+        elif fault is not None:
+            self._truncate = fault.count
         return answer
 
     async def serve_control_stream(self, stream: trio.abc.Stream) -> None:

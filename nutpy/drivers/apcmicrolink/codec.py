@@ -1082,8 +1082,9 @@ class Session:
         header = Header.parse(rec.data)
         if self.header is None or header.raw[:12] != self.header.raw[:12]:
             if header.width != len(rec.data) or header.count == 0:
-                raise MicrolinkError(f"page 0 says width {header.width} but is "
-                                     f"{len(rec.data)} bytes")
+                # Noise that passed the checksum: start over from page 0.
+                self._request(NAK, now)
+                return events
             self.header, self.layout, self._key = header, None, None
             self._pages.clear()  # another UPS, or it changed: forget everything
             self.assembler.width, self.assembler.count = header.width, header.count

@@ -6,7 +6,9 @@ publishes what the session decoded and turns client requests into writes.
 
 When the line goes quiet or the UPS drops the session, the data is marked
 stale at once and everything about the connection is thrown away: a new
-session sweeps the pages and authenticates again by itself.
+session sweeps the pages and authenticates again by itself.  A port that
+cannot be opened or goes away is opened again every ``pollinterval``
+(the data stale meanwhile); the log hears of an outage once.
 
 Option ``cmdsrc`` (rj45, usb, local, smartslot1, internal1; default rj45)
 is the command source NUT ORs into command words.
@@ -38,8 +40,14 @@ from nutpy.drivers.apcmicrolink.codec import (
     available_commands,
     settings,
 )
-from nutpy.drivers.base import DriverConfigError, port_spec, publish_driver_info
-from nutpy.drivers.transport import open_port
+from nutpy.drivers.base import (
+    DriverConfigError,
+    LinkHealth,
+    keep_port,
+    poll_interval,
+    port_spec,
+    publish_driver_info,
+)
 from nutpy.store import (
     RESULT_FAILED,
     RESULT_INVALID,
@@ -69,35 +77,43 @@ class ApcMicrolink:
         self.source = source
         self.port = section.port
         self.confdir = confdir
+        self.interval = poll_interval(section, globals_)  # how often a lost port is retried
+        self.health = LinkHealth(section.name, log)
 
     async def run(self, ups: UpsState,
                   requests: trio.MemoryReceiveChannel[Request]) -> None:
         publish_driver_info(ups, "apcmicrolink", {"port": self.port})
-        async with open_port(self.spec, BAUDRATE, self.confdir) as stream:
-            await self.serve(stream, ups, requests)
+        await keep_port(self.spec, self.port, BAUDRATE, self.confdir, ups=ups,
+                        requests=requests, serve=self.serve, health=self.health,
+                        interval=self.interval)
 
     async def serve(self, stream: trio.abc.Stream, ups: UpsState,
                     requests: trio.MemoryReceiveChannel[Request]) -> None:
         """Drive the UPS at the other end of ``stream`` until the stream ends."""
-        connection = _Connection(stream, ups, self.source)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(connection.take_requests, requests)
-            await connection.poll()
+        connection = _Connection(stream, ups, self.source, self.health, self.port)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(connection.take_requests, requests)
+                await connection.poll()
+        finally:
+            connection.fail_pending()  # the port went: no echo will come
 
 
 class _Connection:
     """One open port: the session, what is published, writes awaiting their echo."""
 
-    def __init__(self, stream: trio.abc.Stream, ups: UpsState, source: str) -> None:
+    def __init__(self, stream: trio.abc.Stream, ups: UpsState, source: str,
+                 health: LinkHealth, port: str) -> None:
         self.stream = stream
         self.ups = ups
         self.source = source
+        self.health = health
+        self.port = port
         self.session = Session()
         self.published: dict[str, str] = {}
         self.settings: dict[str, Setting] = {}
         self.undescribed: set[str] = set()  # settings whose flags are not in the store yet
         self.pending: dict[bytes, deque[ResultCallback | None]] = {}
-        self.online = False  # for logging transitions only
         self._sent_at = -math.inf
 
     async def poll(self) -> None:
@@ -134,38 +150,38 @@ class _Connection:
 
     def _handle(self, event: Event, now: float) -> None:
         if isinstance(event, Updated):
+            if self.ups.last_update is None:  # later recoveries are the health's to log
+                log.info("[%s] receiving data on %s", self.ups.name, self.port)
             self._publish(self.session.values())
-            self.ups.mark_fresh(now)
-            if not self.online:
-                log.info("[%s] receiving data", self.ups.name)
-                self.online = True
+            self.health.fresh(self.ups, now)
         elif isinstance(event, Authenticated):
             self._describe()
         elif isinstance(event, (WriteDone, WriteFailed)):
             self._finish(event.frame, RESULT_SUCCESS if isinstance(event, WriteDone)
                          else RESULT_FAILED)
         elif isinstance(event, AuthFailed):  # the session tries again by itself
-            self._lost("the UPS refused our password", restart=False)
+            self._lost("the UPS refused our password", now, restart=False)
         elif isinstance(event, SessionLost):
-            self._lost(event.reason, restart=True)
+            self._lost(event.reason, now, restart=True)
         else:
             assert isinstance(event, NoResponse)
-            self._lost("no response", restart=self.session.authenticated)
+            self._lost("no response", now, restart=self.session.authenticated)
 
-    def _lost(self, reason: str, *, restart: bool) -> None:
+    def _lost(self, reason: str, now: float, *, restart: bool) -> None:
         """Stale at once.  If we were monitoring, start over with a new session,
         so nothing read before the outage can be published after it.  (A
         session that is still setting up retries by itself: restarting it
         would only throw away the pages that did get through.)"""
-        if self.online:
-            log.warning("[%s] %s: data stale, reconnecting", self.ups.name, reason)
-            self.online = False
-        self.ups.mark_stale()
+        self.health.lost(self.ups, f"{self.port}: {reason}", now)
         if restart:
             self.session = Session()
-            for frame in list(self.pending):  # the writes queued in the old session
-                while frame in self.pending:
-                    self._finish(frame, RESULT_FAILED)
+            self.fail_pending()  # the writes queued in the old session
+
+    def fail_pending(self) -> None:
+        """Every write still awaiting its echo has failed."""
+        for frame in list(self.pending):
+            while frame in self.pending:
+                self._finish(frame, RESULT_FAILED)
 
     def _describe(self) -> None:
         """A layout is known: list its commands and settings."""

@@ -8,8 +8,10 @@ formats.  Two things differ on purpose:
 * alerts are acted on the moment their byte arrives: ``ups.status`` changes
   and a poll follows at once to confirm it;
 * a lost line never ends the driver: the UPS goes ``DATA-STALE`` at the
-  first unanswered query, and the driver keeps knocking (``Y``) or re-opening
-  the port until the UPS answers again.  Nothing published is wiped meanwhile.
+  first unanswered query (or after a few polls in a row whose replies came
+  garbled or cut short), and the driver keeps knocking (``Y``) or re-opening
+  the port every poll interval until the UPS answers again.  Nothing
+  published is wiped meanwhile, and the log hears of the outage once.
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ from nutpy.drivers.apcsmart.codec import Alert, Outcome, ReadMode
 from nutpy.drivers.apcsmart.line import LineLost, SmartLine
 from nutpy.drivers.base import (
     DriverConfigError,
+    LinkHealth,
+    keep_port,
     mirror_device_info,
     poll_interval,
     port_spec,
     publish_driver_info,
+    reject_for,
 )
-from nutpy.drivers.transport import PortError, open_port
 from nutpy.store import (
     RESULT_FAILED,
     RESULT_INVALID,
@@ -50,7 +54,7 @@ log = logging.getLogger("nutpy.driver.apcsmart")
 BAUDRATE = 2400
 FULL_SCAN_EVERY = 3600.0  # NUT reads the non-polled variables hourly
 RESYNC_PAUSE = 0.25  # after a garbled reply: let the rest of it arrive, then flush
-REOPEN_BACKOFF = (1.0, 30.0)  # first and longest wait before re-opening the port
+GARBLED_POLLS = 3  # this many garbled polls in a row make the data stale
 
 
 class UpsSilent(Exception):
@@ -93,6 +97,7 @@ class ApcSmart:
             codec.killpower_plan(codec.OB, **self.shutdown_options)
         except ValueError as exc:
             raise DriverConfigError(str(exc)) from exc
+        self.health = LinkHealth(section.name, log)
         self._ups: UpsState | None = None
         self._idle: trio.CancelScope | None = None
 
@@ -101,21 +106,9 @@ class ApcSmart:
     async def run(self, ups: UpsState,
                   requests: trio.MemoryReceiveChannel[Request]) -> None:
         self._publish_driver_info(ups)
-        delay = REOPEN_BACKOFF[0]
-        while True:
-            started = trio.current_time()
-            try:
-                async with open_port(self.spec, BAUDRATE, self.confdir) as stream:
-                    await self.serve(stream, ups, requests)
-            except* (OSError, PortError, LineLost, UpsSilent) as group:
-                exc = _first_leaf(group)
-                log.warning("[%s] %s: %s; retrying in %g s", ups.name, self.port,
-                            str(exc) or type(exc).__name__, delay)
-            if trio.current_time() - started > REOPEN_BACKOFF[1]:
-                delay = REOPEN_BACKOFF[0]  # it worked for a while: start over quickly
-            ups.mark_stale()
-            await _reject_for(delay, requests)
-            delay = min(delay * 2, REOPEN_BACKOFF[1])
+        await keep_port(self.spec, self.port, BAUDRATE, self.confdir, ups=ups,
+                        requests=requests, serve=self.serve, health=self.health,
+                        interval=self.interval, lost=(LineLost, UpsSilent))
 
     async def serve(self, stream: trio.abc.Stream, ups: UpsState,
                     requests: trio.MemoryReceiveChannel[Request]) -> None:
@@ -125,7 +118,7 @@ class ApcSmart:
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(line.read_forever)
-                await self._handshake(line)
+                await self._handshake(line, ups)
                 await self._discover(line, ups)
                 await self._poll_forever(line, ups, requests)
         finally:
@@ -139,10 +132,11 @@ class ApcSmart:
 
     # ---- handshake and discovery --------------------------------------------------
 
-    async def _handshake(self, line: SmartLine) -> None:
+    async def _handshake(self, line: SmartLine, ups: UpsState) -> None:
         for _ in range(codec.SMART_MODE_TRIES):
             if await line.query(codec.SMART_MODE, codec.SMART_MODE_TIMEOUT) == b"SM":
                 return
+            ups.mark_stale()  # no data for a while yet: say so (logged if all tries fail)
             await line.query(codec.ESCAPE, codec.SMART_MODE_TIMEOUT)  # answer discarded
         raise UpsSilent("no APC Smart protocol UPS answers (no SM to Y)")
 
@@ -227,22 +221,28 @@ class ApcSmart:
     async def _poll_forever(self, line: SmartLine, ups: UpsState,
                             requests: trio.MemoryReceiveChannel[Request]) -> None:
         last_full = trio.current_time()
+        garbled = 0
         while True:
             full = trio.current_time() - last_full >= FULL_SCAN_EVERY
             try:
                 ok = await self._poll(line, ups, full)
             except UpsSilent as exc:
-                log.warning("[%s] %s; data stale until it answers", ups.name, exc)
-                ups.mark_stale()
-                await self._wait_for_answer(line, requests)
+                self.health.lost(ups, f"{self.port}: {exc}", trio.current_time())
+                await self._wait_for_answer(line, ups, requests)
                 ok = await self._poll(line, ups, full=True)
+            garbled = 0 if ok else garbled + 1
             if ok:
-                ups.mark_fresh(trio.current_time())
+                self.health.fresh(ups, trio.current_time())
                 if full:
                     last_full = trio.current_time()
-            # Until the next poll is due: a request is carried out, then polled
-            # for at once to show its effect; an alert also cuts the wait short.
-            request = await self._next_request(requests, trio.current_time() + self.interval)
+            elif garbled >= GARBLED_POLLS:
+                self.health.lost(ups, f"{self.port}: garbled replies in {garbled} polls "
+                                 "in a row", trio.current_time())
+            # Until the next poll is due (soon after a garbled one): a request
+            # is carried out, then polled for at once to show its effect; an
+            # alert also cuts the wait short.
+            wait = self.interval if ok else min(self.interval, RESYNC_PAUSE)
+            request = await self._next_request(requests, trio.current_time() + wait)
             if request is not None:
                 await self._execute(line, ups, request)
 
@@ -288,14 +288,15 @@ class ApcSmart:
         await trio.sleep(RESYNC_PAUSE)
         line.flush()
 
-    async def _wait_for_answer(self, line: SmartLine,
+    async def _wait_for_answer(self, line: SmartLine, ups: UpsState,
                                requests: trio.MemoryReceiveChannel[Request]) -> None:
         """Knock with ``Y`` every poll interval until the UPS says ``SM`` again."""
         while True:
             started = trio.current_time()
             if await line.query(codec.SMART_MODE, codec.SMART_MODE_TIMEOUT) == b"SM":
                 return
-            await _reject_for(self.interval - (trio.current_time() - started), requests)
+            self.health.lost(ups, f"{self.port}: no SM in reply to Y", trio.current_time())
+            await reject_for(self.interval - (trio.current_time() - started), requests)
 
     def _publish_status(self) -> None:
         assert self._ups is not None
@@ -326,14 +327,18 @@ class ApcSmart:
     # ---- instant commands and writes --------------------------------------------------
 
     async def _execute(self, line: SmartLine, ups: UpsState, request: Request) -> None:
-        if isinstance(request, InstCmd):
-            result = await self._instcmd(line, request)
-        elif isinstance(request, Killpower):
-            result = await self._killpower(line, ups, request.notes)
-        else:
-            result = await self._setvar(line, ups, request)
-        if request.on_result is not None:
-            request.on_result(result)
+        """Carry out ``request``; its result is reported even if the line goes."""
+        result = RESULT_FAILED
+        try:
+            if isinstance(request, InstCmd):
+                result = await self._instcmd(line, request)
+            elif isinstance(request, Killpower):
+                result = await self._killpower(line, ups, request.notes)
+            else:
+                result = await self._setvar(line, ups, request)
+        finally:
+            if request.on_result is not None:
+                request.on_result(result)
 
     async def _instcmd(self, line: SmartLine, request: InstCmd) -> int:
         name = request.command.lower()
@@ -426,13 +431,6 @@ class ApcSmart:
 _KNOWN_INSTCMDS = frozenset(name for names in codec.INSTCMD_BYTES.values() for name in names)
 
 
-def _first_leaf(exc: BaseException) -> BaseException:
-    """The first exception inside nested exception groups (for the log)."""
-    while isinstance(exc, BaseExceptionGroup):
-        exc = exc.exceptions[0]
-    return exc
-
-
 def _publish(ups: UpsState, reading: codec.Reading) -> None:
     for name, value in reading.values.items():
         ups.set(name, value)
@@ -444,14 +442,6 @@ def _old_model(ups: UpsState) -> None:
         ups.set("ups.model", "Matrix-UPS")
     elif ups.get("ups.model") is None:
         ups.set("ups.model", "Smart-UPS")
-
-
-async def _reject_for(seconds: float, requests: trio.MemoryReceiveChannel[Request]) -> None:
-    """Wait, failing every request meanwhile: a command must not run late."""
-    with trio.move_on_after(max(seconds, 0.0)):
-        async for request in requests:
-            if request.on_result is not None:
-                request.on_result(RESULT_FAILED)
 
 
 async def _say_goodbye(stream: trio.abc.Stream) -> None:

@@ -75,14 +75,15 @@ class SmartLine:
 
         A UPS sends nothing after a reply but alerts, so a line whose heels
         are trodden by more line bytes was cut short by noise: it comes back
-        as :data:`OVERFLOWED` (garbled) instead.
+        as :data:`OVERFLOWED` (garbled) instead.  So does the start of a line
+        whose end never comes (a reply cut short): the UPS did answer.
         """
         with trio.move_on_after(timeout):
             line = await self._lines.receive()
             if self.splitter.pending or self._lines.statistics().current_buffer_used:
                 return OVERFLOWED
             return line
-        return None
+        return OVERFLOWED if self.splitter.pending else None
 
     async def query(self, cmd: bytes, timeout: float = codec.REPLY_TIMEOUT,
                     mode: ReadMode = ReadMode.ALERTS) -> bytes | None:
