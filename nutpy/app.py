@@ -3,7 +3,8 @@
 SIGHUP re-reads the three files as upsd does: users and settings are
 replaced, UPSes are added, changed or removed (clients logged in to a removed
 UPS are disconnected), and LISTEN stays as it was.  A reload whose files
-cannot be served keeps the running configuration.
+cannot be served, or one of whose files cannot be read, keeps the running
+configuration (upsd would drop every user when upsd.users is unreadable).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from pathlib import Path
 import trio
 
 from nutpy import config as configmod
-from nutpy.config import Config, UpsConfig
+from nutpy.config import Config, Diagnostic, UpsConfig
 from nutpy.descriptions import load_descriptions
-from nutpy.drivers.base import DriverConfigError, make_driver, supervise
+from nutpy.drivers.base import Driver, DriverConfigError, make_driver, supervise
 from nutpy.server.listener import make_tls_context, open_listeners, serve_listeners
 from nutpy.server.session import ServerContext
 from nutpy.server.tracking import Tracking
@@ -31,10 +32,26 @@ class StartupError(Exception):
     """Serving is impossible (upsd would exit non-zero for the same reason)."""
 
 
-def report(cfg: Config) -> None:
-    for diag in cfg.diagnostics:
+def report(diagnostics: list[Diagnostic]) -> None:
+    """Log problems exactly as ``check-config`` prints them, at their severity."""
+    for diag in diagnostics:
         level = logging.ERROR if diag.severity == "error" else logging.WARNING
         log.log(level, "%s", diag)
+
+
+def build_driver(section: UpsConfig, cfg: Config) -> Driver | Diagnostic:
+    """The section's driver, or the error that keeps it from running."""
+    try:
+        return make_driver(section, cfg.directory, cfg.ups.globals)
+    except DriverConfigError as exc:
+        return Diagnostic(str(cfg.directory / "ups.conf"), section.lineno, "error",
+                          f"[{section.name}] {exc}; it stays DRIVER-NOT-CONNECTED")
+
+
+def check(cfg: Config) -> list[Diagnostic]:
+    """Every problem ``serve`` reports for ``cfg``: the files' and the drivers'."""
+    built = (build_driver(section, cfg) for section in cfg.ups.ups)
+    return cfg.diagnostics + [d for d in built if isinstance(d, Diagnostic)]
 
 
 @dataclass
@@ -56,10 +73,9 @@ class Server:
         ups = self.ctx.store.add(section.name, section.desc)
         scope = trio.CancelScope()
         self.drivers[section.name.lower()] = _Running(section, scope)
-        try:
-            driver = make_driver(section, self.cfg.directory, self.cfg.ups.globals)
-        except DriverConfigError as exc:
-            log.error("[%s] %s; it stays DRIVER-NOT-CONNECTED", section.name, exc)
+        driver = build_driver(section, self.cfg)
+        if isinstance(driver, Diagnostic):
+            report([driver])
             return
 
         async def run() -> None:
@@ -79,10 +95,11 @@ class Server:
 
     def reload(self) -> None:
         cfg = configmod.load(self.cfg.directory)
-        report(cfg)
-        if cfg.fatal:
-            log.error("reload rejected, keeping the running configuration: %s",
-                      cfg.fatal)
+        report(cfg.diagnostics)
+        why = cfg.fatal or (f"cannot read {', '.join(cfg.unreadable)}"
+                            if cfg.unreadable else None)
+        if why:
+            log.error("reload rejected, keeping the running configuration: %s", why)
             return
         old = {s.name.lower(): s for s in self.cfg.ups.ups}
         new = {s.name.lower(): s for s in cfg.ups.ups}
@@ -118,7 +135,7 @@ async def serve(directory: Path, *,
                 = trio.TASK_STATUS_IGNORED) -> None:
     """Serve until cancelled.  Raises StartupError when upsd would not start."""
     cfg = configmod.load(directory)
-    report(cfg)
+    report(cfg.diagnostics)
     if cfg.fatal:
         raise StartupError(cfg.fatal)
     try:

@@ -12,7 +12,6 @@ import trio
 
 from nutpy import __version__
 from nutpy import config as configmod
-from nutpy.drivers.base import DriverConfigError, make_driver
 
 EXIT_CONFIG = 1
 
@@ -29,18 +28,13 @@ def _setup_logging(debug: int) -> None:
 
 def check_config(directory: Path) -> int:
     """Print every problem as ``file:line: severity: message``; 1 on any error."""
+    from nutpy.app import check
+
     cfg = configmod.load(directory)
-    problems = [str(d) for d in cfg.diagnostics]
-    errors = len(cfg.errors)
-    for section in cfg.ups.ups:
-        try:
-            make_driver(section, cfg.directory, cfg.ups.globals)
-        except DriverConfigError as exc:
-            problems.append(f"{directory / 'ups.conf'}:{section.lineno}: error: "
-                            f"[{section.name}] {exc}")
-            errors += 1
-    for line in problems:
-        print(line)
+    problems = check(cfg)
+    errors = sum(1 for d in problems if d.severity == "error")
+    for diag in problems:
+        print(diag)
     names = ", ".join(u.name for u in cfg.ups.ups) or "none"
     listen = ", ".join(f"{item.address} port {item.port}" for item in cfg.upsd.listeners)
     print(f"{directory}: UPS: {names}; users: {len(cfg.users)}; listen: {listen}; "
