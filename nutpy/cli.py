@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import resource
 import sys
 from pathlib import Path
 
@@ -42,10 +43,30 @@ def check_config(directory: Path) -> int:
     return EXIT_CONFIG if errors or cfg.fatal else 0
 
 
+def raise_fd_limit() -> int:
+    """Lift the soft open-file limit to the hard one: every client is a descriptor.
+
+    upsd's MAXCONN defaults to this limit; with the usual soft limit of 1024 a
+    few hundred upsmon hosts plus a scan would already exhaust it.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            logging.getLogger("nutpy").warning(
+                "cannot raise the open-file limit from %d to %d: %s", soft, hard, exc)
+            return soft
+        return hard
+    return soft
+
+
 def serve(directory: Path) -> int:
     from nutpy.app import StartupError
     from nutpy.app import serve as run_server
 
+    limit = raise_fd_limit()
+    logging.getLogger("nutpy").debug("open-file limit: %d", limit)
     try:
         trio.run(run_server, directory)
     except StartupError as exc:

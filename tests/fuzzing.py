@@ -183,6 +183,25 @@ _LIST_LINE = re.compile(rf"(?:UPS|VAR|RW|ENUM) .+ {_QUOTED}|RANGE .+ \"-?\d+\" \
                         r"|CMD .+|CLIENT \S+ \S+")
 
 
+def split_replies(text: str) -> tuple[list[str], str]:
+    """Cut a connection's output into replies (a whole LIST is one); and what is left."""
+    replies: list[str] = []
+    lines = text.split("\n")
+    rest = lines.pop()  # after the last LF: an incomplete line, normally ""
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith("BEGIN LIST "):
+            end = f"END LIST {lines[i].removeprefix('BEGIN LIST ')}"
+            j = next((k for k in range(i, len(lines)) if lines[k] == end), None)
+            if j is None:
+                return replies, "\n".join(lines[i:]) + "\n" + rest
+        else:
+            j = i
+        replies.append("\n".join(lines[i:j + 1]) + "\n")
+        i = j + 1
+    return replies, rest
+
+
 def check_reply(reply: str) -> str | None:
     """What is wrong with one reply (a line, or a whole LIST), or None if it is fine."""
     if not reply.endswith("\n") or not reply.isascii():
