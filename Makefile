@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 NUT_BINS := /lib/nut/upsd /lib/nut/dummy-ups /usr/bin/upsc /usr/bin/upscmd /usr/bin/upsrw /usr/bin/upslog /usr/sbin/upsmon
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck unit nut-tools venv clean
+.PHONY: run test lint typecheck unit nut-tools venv clean soak
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,13 +29,17 @@ run: $(STAMP)
 	$(VENV)/bin/nutpy serve -c conf
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check nutpy tests
+	$(VENV)/bin/ruff check nutpy tests soak
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: $(STAMP) nut-tools lint typecheck
 	$(VENV)/bin/pytest -q
+
+# Not part of `make test`: 30 minutes by default (SOAK_SECONDS=120 for a short run).
+soak: $(STAMP)
+	$(PY) -m soak.run
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
