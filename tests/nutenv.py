@@ -240,12 +240,12 @@ def sim_show(control: Path) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in lines if ": " in line)
 
 
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process, from /proc (KiB)."""
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """Resident memory of a process from /proc, in KiB (``VmHWM``: its peak)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    raise RuntimeError(f"no {field} for process {pid}")
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:
