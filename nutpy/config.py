@@ -470,7 +470,6 @@ def _read(path: Path, sink: _Sink, required: bool) -> bytes | None:
 def load(directory: Path) -> Config:
     """Read the three files from ``directory``; never raises for bad content."""
     diagnostics: list[Diagnostic] = []
-
     unreadable: list[str] = []
 
     def read(path: Path, sink: _Sink, required: bool) -> bytes | None:
