@@ -2,7 +2,13 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-NUT_BINS := /lib/nut/upsd /lib/nut/dummy-ups /usr/bin/upsc /usr/bin/upscmd /usr/bin/upsrw /usr/bin/upslog /lib/nut/upsmon /sbin/upsdrvctl /lib/nut/apcsmart
+# Programs the tests run, as path:Debian-package (NUT's real programs are the
+# peers the tests compare against; systemd-analyze checks the units).
+TEST_PEERS := /lib/nut/upsd:nut-server /lib/nut/dummy-ups:nut-server \
+  /lib/nut/apcsmart:nut-server /sbin/upsdrvctl:nut-server /lib/nut/upsmon:nut-client \
+  /usr/bin/upsc:nut-client /usr/bin/upscmd:nut-client /usr/bin/upsrw:nut-client \
+  /usr/bin/upslog:nut-client /usr/bin/openssl:openssl \
+  /usr/bin/systemd-analyze:systemd /usr/bin/unshare:util-linux
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # `make install`: a private venv under PREFIX, the command in PREFIX/bin, the
@@ -14,7 +20,7 @@ SYSTEMDDIR ?= /etc/systemd/system
 UPSMON     ?= $(firstword $(wildcard /lib/nut/upsmon /usr/sbin/upsmon /sbin/upsmon) /lib/nut/upsmon)
 DEST       := $(abspath $(PREFIX))
 
-.PHONY: run test lint typecheck unit nut-tools venv clean install
+.PHONY: run test lint typecheck unit nut-tools venv clean install soak
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -26,11 +32,14 @@ venv: $(STAMP)
 
 # NUT's real programs are the peers the tests compare against.
 nut-tools:
-	@missing=0; for b in $(NUT_BINS); do [ -x $$b ] || missing=1; done; \
-	if [ $$missing = 1 ]; then \
-	  echo "installing Debian's nut-client and nut-server (test peers)"; \
+	@packages=""; for peer in $(TEST_PEERS); do \
+	  [ -x $${peer%%:*} ] || packages="$$packages $${peer##*:}"; \
+	done; \
+	if [ -n "$$packages" ]; then \
+	  packages=$$(echo $$packages | tr ' ' '\n' | sort -u | tr '\n' ' '); \
+	  echo "installing the test peers from Debian: $$packages"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nut-client nut-server >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$packages >/dev/null; \
 	fi
 
 run: $(STAMP)
@@ -38,7 +47,7 @@ run: $(STAMP)
 	$(VENV)/bin/nutpy serve -c conf
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check nutpy tests
+	$(VENV)/bin/ruff check nutpy tests soak
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -60,6 +69,10 @@ install:
 	@echo "installed $(DEST)/bin/nutpy and the units in $(SYSTEMDDIR); next:"
 	@echo "  systemctl daemon-reload && systemctl disable --now nut-server"
 	@echo "  systemctl enable --now nutpy.service && systemctl enable nutpy-killpower.service"
+
+# Not part of `make test`: 30 minutes by default (SOAK_SECONDS=120 for a short run).
+soak: $(STAMP)
+	$(PY) -m soak.run
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -3,10 +3,11 @@
 SIGHUP re-reads the three files as upsd does: users and settings are
 replaced, UPSes are added, changed or removed (clients logged in to a removed
 UPS are disconnected), and LISTEN stays as it was.  A reload whose files
-cannot be served keeps the running configuration.  SIGTERM stops the server
-cleanly (each driver hands its UPS back to dumb mode).  Under systemd the
-server reports readiness, reloads and stopping, and feeds the watchdog
-(:mod:`nutpy.sdnotify`).
+cannot be served, or one of whose files cannot be read, keeps the running
+configuration (upsd would drop every user when upsd.users is unreadable).
+SIGTERM stops the server cleanly (each driver hands its UPS back to dumb
+mode).  Under systemd the server reports readiness, reloads and stopping, and
+feeds the watchdog (:mod:`nutpy.sdnotify`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import trio
 
 from nutpy import config as configmod
 from nutpy import sdnotify
-from nutpy.config import Config, UpsConfig
+from nutpy.config import Config, Diagnostic, UpsConfig
 from nutpy.descriptions import load_descriptions
-from nutpy.drivers.base import DriverConfigError, make_driver, supervise
+from nutpy.drivers.base import Driver, DriverConfigError, make_driver, supervise
 from nutpy.killpower import serve_control
 from nutpy.server.listener import make_tls_context, open_listeners, serve_listeners
 from nutpy.server.session import ServerContext
@@ -36,10 +37,26 @@ class StartupError(Exception):
     """Serving is impossible (upsd would exit non-zero for the same reason)."""
 
 
-def report(cfg: Config) -> None:
-    for diag in cfg.diagnostics:
+def report(diagnostics: list[Diagnostic]) -> None:
+    """Log problems exactly as ``check-config`` prints them, at their severity."""
+    for diag in diagnostics:
         level = logging.ERROR if diag.severity == "error" else logging.WARNING
         log.log(level, "%s", diag)
+
+
+def build_driver(section: UpsConfig, cfg: Config) -> Driver | Diagnostic:
+    """The section's driver, or the error that keeps it from running."""
+    try:
+        return make_driver(section, cfg.directory, cfg.ups.globals)
+    except DriverConfigError as exc:
+        return Diagnostic(str(cfg.directory / "ups.conf"), section.lineno, "error",
+                          f"[{section.name}] {exc}; it stays DRIVER-NOT-CONNECTED")
+
+
+def check(cfg: Config) -> list[Diagnostic]:
+    """Every problem ``serve`` reports for ``cfg``: the files' and the drivers'."""
+    built = (build_driver(section, cfg) for section in cfg.ups.ups)
+    return cfg.diagnostics + [d for d in built if isinstance(d, Diagnostic)]
 
 
 @dataclass
@@ -61,10 +78,9 @@ class Server:
         ups = self.ctx.store.add(section.name, section.desc)
         scope = trio.CancelScope()
         self.drivers[section.name.lower()] = _Running(section, scope)
-        try:
-            driver = make_driver(section, self.cfg.directory, self.cfg.ups.globals)
-        except DriverConfigError as exc:
-            log.error("[%s] %s; it stays DRIVER-NOT-CONNECTED", section.name, exc)
+        driver = build_driver(section, self.cfg)
+        if isinstance(driver, Diagnostic):
+            report([driver])
             return
 
         async def run() -> None:
@@ -84,10 +100,11 @@ class Server:
 
     def reload(self) -> None:
         cfg = configmod.load(self.cfg.directory)
-        report(cfg)
-        if cfg.fatal:
-            log.error("reload rejected, keeping the running configuration: %s",
-                      cfg.fatal)
+        report(cfg.diagnostics)
+        why = cfg.fatal or (f"cannot read {', '.join(cfg.unreadable)}"
+                            if cfg.unreadable else None)
+        if why:
+            log.error("reload rejected, keeping the running configuration: %s", why)
             return
         old = {s.name.lower(): s for s in self.cfg.ups.ups}
         new = {s.name.lower(): s for s in cfg.ups.ups}
@@ -134,7 +151,7 @@ async def serve(directory: Path, *, control: Path | None = None,
     ``control``: where to answer ``nutpy killpower`` (none when None).
     """
     cfg = configmod.load(directory)
-    report(cfg)
+    report(cfg.diagnostics)
     if cfg.fatal:
         raise StartupError(cfg.fatal)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import resource
 import sys
 from functools import partial
 from pathlib import Path
@@ -13,7 +14,6 @@ import trio
 
 from nutpy import __version__
 from nutpy import config as configmod
-from nutpy.drivers.base import DriverConfigError, make_driver
 from nutpy.killpower import ANSWER_TIMEOUT, SOCKET_NAME
 
 EXIT_CONFIG = 1
@@ -32,18 +32,13 @@ def _setup_logging(debug: int) -> None:
 
 def check_config(directory: Path) -> int:
     """Print every problem as ``file:line: severity: message``; 1 on any error."""
+    from nutpy.app import check
+
     cfg = configmod.load(directory)
-    problems = [str(d) for d in cfg.diagnostics]
-    errors = len(cfg.errors)
-    for section in cfg.ups.ups:
-        try:
-            make_driver(section, cfg.directory, cfg.ups.globals)
-        except DriverConfigError as exc:
-            problems.append(f"{directory / 'ups.conf'}:{section.lineno}: error: "
-                            f"[{section.name}] {exc}")
-            errors += 1
-    for line in problems:
-        print(line)
+    problems = check(cfg)
+    errors = sum(1 for d in problems if d.severity == "error")
+    for diag in problems:
+        print(diag)
     names = ", ".join(u.name for u in cfg.ups.ups) or "none"
     listen = ", ".join(f"{item.address} port {item.port}" for item in cfg.upsd.listeners)
     print(f"{directory}: UPS: {names}; users: {len(cfg.users)}; listen: {listen}; "
@@ -51,11 +46,31 @@ def check_config(directory: Path) -> int:
     return EXIT_CONFIG if errors or cfg.fatal else 0
 
 
+def raise_fd_limit() -> int:
+    """Lift the soft open-file limit to the hard one: every client is a descriptor.
+
+    upsd's MAXCONN defaults to this limit; with the usual soft limit of 1024 a
+    few hundred upsmon hosts plus a scan would already exhaust it.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            logging.getLogger("nutpy").warning(
+                "cannot raise the open-file limit from %d to %d: %s", soft, hard, exc)
+            return soft
+        return hard
+    return soft
+
+
 def serve(directory: Path) -> int:
     from nutpy.app import StartupError
     from nutpy.app import serve as run_server
 
     control = configmod.default_statepath() / SOCKET_NAME
+    limit = raise_fd_limit()
+    logging.getLogger("nutpy").debug("open-file limit: %d", limit)
     try:
         trio.run(partial(run_server, directory, control=control))
     except StartupError as exc:
@@ -71,8 +86,9 @@ def killpower(directory: Path, names: list[str], timeout: float) -> int:
     from nutpy.killpower import killpower as run_killpower
 
     cfg = configmod.load(directory)
-    for diag in cfg.errors:
-        print(diag, file=sys.stderr)
+    for diag in cfg.diagnostics:
+        if diag.severity == "error":
+            print(diag, file=sys.stderr)
     if cfg.fatal:
         print(f"nutpy killpower: {cfg.fatal}", file=sys.stderr)
         return EXIT_CONFIG

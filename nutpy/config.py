@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from nutpy.tokenizer import Line, ParseError, tokenize_text
+from nutpy.tokenizer import Line, ParseError, Tokenizer
 
 DEFAULT_PORT = 3493
 DEFAULT_MAXAGE = 15
@@ -44,6 +44,7 @@ class UpsConfig:
     port: str = ""
     desc: str | None = None
     options: dict[str, str | None] = field(default_factory=dict)
+    keys: dict[str, int] = field(default_factory=dict)  # every key given -> its line
 
 
 @dataclass
@@ -115,10 +116,7 @@ class Config:
     users: dict[str, User]
     diagnostics: list[Diagnostic]
     fatal: str | None = None  # why serving is impossible (upsd would exit)
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self.diagnostics if d.severity == "error"]
+    unreadable: list[str] = field(default_factory=list)  # files that failed to read (errors)
 
 
 class _Sink:
@@ -136,11 +134,25 @@ class _Sink:
 
 
 def _lines(data: bytes, sink: _Sink) -> list[Line]:
+    """The file's non-empty lines; parse errors become diagnostics.
+
+    A quote that is never closed would swallow the rest of the file into one
+    word (parseconf keeps that last line); it is reported and dropped instead.
+    """
+    tok = Tokenizer()
+    events = tok.feed(data)
+    opened = tok.open_quote
+    events += tok.finish()
+    if opened is not None and events and isinstance(events[-1], Line):
+        events.pop()
+        last = data.count(b"\n") + (not data.endswith(b"\n"))
+        sink.error(opened, "parse error: the quote opened on this line is never closed "
+                   f"(it runs to line {last}, the end of the file); line ignored")
     lines = []
-    for event in tokenize_text(data):
+    for event in events:
         if isinstance(event, ParseError):
             sink.error(event.lineno, f"parse error: {event.message}")
-        else:
+        elif event.words:
             lines.append(event)
     return lines
 
@@ -167,6 +179,48 @@ _UPS_GLOBALS = {
     "pollinterval", "statepath", "user", "group", "synchronous",
     "nowait", "debug_min", "upsdrvctl_debug_min", "upsdrvsvcctl",
 }
+# Per-UPS keys NUT's driver core takes for every driver (drivers/main.c), and
+# those of the drivers nutpy has (NUT's addvar() calls).  NUT's driver refuses
+# to start on any other key; nutpy warns and ignores it.
+_UPS_CORE_KEYS = {
+    "driver", "port", "desc", "sdorder", "nolock", "ignorelb", "allow_killpower",
+    "maxstartdelay", "maxretry", "retrydelay", "sddelay", "pollinterval",
+    "synchronous", "user", "group", "debug_min", "sdcommands",
+}
+_DRIVER_KEYS = {
+    "apcsmart": {"cable", "sdtype", "advorder", "cshdelay", "ttymode", "awd"},
+    "apcmicrolink": {"baudrate", "cmdsrc", "showinternals", "showunmapped"},
+    "dummy-ups": {"mode", "authconf", "repeater_disable_strict_start"},
+}
+# Settings that must be whole numbers (at least the minimum given).
+_UPS_NUMBERS = {"pollinterval": 1, "maxretry": 0, "retrydelay": 0, "maxstartdelay": 0,
+                "sddelay": 0, "debug_min": 0}
+
+
+def _number_problem(key: str, value: str | None) -> str | None:
+    """What is wrong with a numeric ups.conf setting, or None."""
+    if key == "sdorder":
+        text = (value or "").removeprefix("-")
+        return None if text.isdigit() else f"'sdorder' needs a whole number, not {value!r}"
+    minimum = _UPS_NUMBERS.get(key)
+    if minimum is None:
+        return None
+    if value is None or not value.isdigit():
+        return f"'{key}' needs a number, not {value!r}"
+    if int(value) < minimum:
+        return f"'{key}' must be at least {minimum}, not {value}"
+    return None
+
+
+def _unknown_keys(ups: UpsConfig, sink: _Sink) -> None:
+    known = _DRIVER_KEYS.get(ups.driver)
+    if known is None:
+        return  # an unknown driver is reported on its own
+    for key, lineno in ups.keys.items():
+        if key in _UPS_CORE_KEYS or key in known or key.startswith(("override.", "default.")):
+            continue
+        sink.warning(lineno, f"unknown setting '{key}' for driver {ups.driver} in "
+                     f"[{ups.name}]: ignored (NUT's driver would refuse to start)")
 
 
 def parse_ups_conf(data: bytes, path: str) -> tuple[UpsConf, list[Diagnostic]]:
@@ -199,36 +253,33 @@ def parse_ups_conf(data: bytes, path: str) -> tuple[UpsConf, list[Diagnostic]]:
                        + " ".join(words))
             continue
         key, value = kv
+        problem = _number_problem(key, value)
+        if problem is not None:
+            sink.error(line.lineno, problem)
         if current is None:
             if key not in _UPS_GLOBALS:
                 sink.warning(line.lineno, f"unknown global setting '{key}'")
-            conf.globals[key] = value
-            if key in ("pollinterval", "maxretry", "retrydelay",
-                       "maxstartdelay") and not _is_number(value):
-                sink.error(line.lineno, f"'{key}' needs a number, not {value!r}")
+            if problem is None:
+                conf.globals[key] = value
             continue
         if duplicate:
             continue
+        current.keys.setdefault(key, line.lineno)
         if key in ("driver", "port", "desc"):
             if value is None:
                 sink.error(line.lineno, f"'{key}' needs a value")
                 continue
             setattr(current, key, value)
-        elif key == "pollinterval" and not _is_number(value):
-            sink.error(line.lineno, f"'pollinterval' needs a number, not {value!r}")
-        else:
+        elif problem is None:
             current.options[key] = value
     for ups in conf.ups:
         for key in ("driver", "port"):
             if not getattr(ups, key):
                 sink.error(ups.lineno, f"UPS [{ups.name}] has no '{key}'; "
                            "it is ignored")
+        _unknown_keys(ups, sink)
     conf.ups = [u for u in conf.ups if u.driver and u.port]
     return conf, sink.items
-
-
-def _is_number(value: str | None) -> bool:
-    return value is not None and value.isdigit()
 
 
 _BOOLS = {"true": True, "on": True, "yes": True, "1": True,
@@ -379,32 +430,68 @@ def default_statepath() -> Path:
     return Path(os.environ.get("NUT_STATEPATH") or "/run/nut")
 
 
-def _read(path: Path, sink: _Sink, required: bool) -> bytes | None:
+_FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+               (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+               (stat.S_ISBLK, "a block device"))
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file; OSError (with strerror) for anything else.
+
+    Opened non-blocking and checked before reading, so a FIFO or a device in
+    place of a config file is refused instead of hanging start-up or a reload.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     try:
-        return path.read_bytes()
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a file")
+            raise OSError(0, f"it is {kind}, not a regular file")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as f:
+            fd = -1
+            return f.read()
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _read(path: Path, sink: _Sink, required: bool) -> bytes | None:
+    """The file's bytes, or None with a diagnostic saying why not."""
+    try:
+        return _read_regular(path)
     except FileNotFoundError:
-        if required:
+        if path.is_symlink():
+            sink.error(0, f"cannot read: dangling symbolic link to {os.readlink(path)}")
+        elif required:
             sink.error(0, "file not found")
         else:
             sink.warning(0, "file not found")
     except OSError as exc:
-        sink.error(0, f"cannot read: {exc.strerror}")
+        sink.error(0, f"cannot read: {exc.strerror or exc}")
     return None
 
 
 def load(directory: Path) -> Config:
     """Read the three files from ``directory``; never raises for bad content."""
     diagnostics: list[Diagnostic] = []
+    unreadable: list[str] = []
+
+    def read(path: Path, sink: _Sink, required: bool) -> bytes | None:
+        data = _read(path, sink, required)
+        if data is None and any(d.severity == "error" for d in sink.items):
+            unreadable.append(str(path))
+        return data
 
     upsd_path = directory / "upsd.conf"
     sink = _Sink(str(upsd_path))
-    data = _read(upsd_path, sink, required=False)
+    data = read(upsd_path, sink, required=False)
     upsd, items = parse_upsd_conf(data, str(upsd_path)) if data is not None else (UpsdConf(), [])
     diagnostics += sink.items + items
 
     ups_path = directory / "ups.conf"
     sink = _Sink(str(ups_path))
-    data = _read(ups_path, sink, required=True)
+    data = read(ups_path, sink, required=True)
     ups, items = parse_ups_conf(data, str(ups_path)) if data is not None else (UpsConf(), [])
     diagnostics += sink.items + items
     env_allow = os.environ.get("ALLOW_NO_DEVICE")
@@ -420,7 +507,7 @@ def load(directory: Path) -> Config:
 
     users_path = directory / "upsd.users"
     sink = _Sink(str(users_path))
-    data = _read(users_path, sink, required=False)
+    data = read(users_path, sink, required=False)
     users, items = parse_upsd_users(data, str(users_path)) if data is not None else ({}, [])
     diagnostics += sink.items + items
     if data is not None:
@@ -432,4 +519,4 @@ def load(directory: Path) -> Config:
             diagnostics.append(Diagnostic(str(users_path), 0, "warning",
                                           "readable by everyone; it holds passwords "
                                           "(chmod 640)"))
-    return Config(directory, ups, upsd, users, diagnostics, fatal)
+    return Config(directory, ups, upsd, users, diagnostics, fatal, unreadable)

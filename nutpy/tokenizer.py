@@ -61,6 +61,14 @@ class Tokenizer:
         self._word: list[str] = []
         self._words: list[str] = []
         self._lineno = 1
+        self._quote_lineno = 0
+
+    @property
+    def open_quote(self) -> int | None:
+        """The line a still unterminated quoted word began on, if there is one."""
+        if self._state in (_State.QUOTED, _State.QUOTED_ESCAPE):
+            return self._quote_lineno
+        return None
 
     @property
     def pending(self) -> bool:
@@ -137,6 +145,7 @@ class Tokenizer:
             self._state = _State.BARE_ESCAPE
         elif byte == 0x22:  # '"'
             self._state = _State.QUOTED
+            self._quote_lineno = self._lineno
         else:
             self._add_char(byte)
             if byte == 0x3D:  # '=' is always a word on its own

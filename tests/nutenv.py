@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,16 +107,31 @@ def nutpy_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "nutpy.cli", *args]
 
 
+def _soft_nofile(limit: int | None) -> Callable[[], None] | None:
+    """A preexec_fn that starts the child with this soft open-file limit."""
+    if limit is None:
+        return None
+
+    def lower() -> None:
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+
+    return lower
+
+
 @contextlib.contextmanager
 def nutpy_server(confdir: Path, port: int, *, host: str = "127.0.0.1",
-                 wait: bool = True, extra_env: dict[str, str] | None = None
+                 wait: bool = True, extra_env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = (), soft_nofile: int | None = None
                  ) -> Iterator[Server]:
+    """``nutpy serve -c confdir [args]``; ``soft_nofile`` starts it with that fd limit."""
     log = confdir / "nutpy.log"
     env = {**nut_env(confdir), **(extra_env or {})}
     env.pop("NUT_CONFPATH", None)
     with open(log, "wb") as out:
-        proc = subprocess.Popen(nutpy_command("serve", "-c", str(confdir)),
-                                stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(nutpy_command("serve", "-c", str(confdir), *args),
+                                stdout=out, stderr=subprocess.STDOUT, env=env,
+                                preexec_fn=_soft_nofile(soft_nofile))
     server = Server(port, confdir, [proc], [log])
     try:
         if wait:
@@ -229,3 +245,30 @@ def sim_control(control: Path, *commands: str) -> list[str]:
 def sim_show(control: Path) -> dict[str, str]:
     lines = sim_control(control, "show")
     return dict(line.split(": ", 1) for line in lines if ": " in line)
+
+
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """Resident memory of a process from /proc, in KiB (``VmHWM``: its peak)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for localhost/127.0.0.1/::1: (CERTFILE, cert)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise RuntimeError("the openssl command is not installed: run `make test`, "
+                           "which installs it")
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert),
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"],
+        check=True, capture_output=True, timeout=START_TIMEOUT)
+    certfile = directory / "upsd.pem"
+    certfile.write_bytes(cert.read_bytes() + key.read_bytes())
+    certfile.chmod(0o600)
+    return certfile, cert

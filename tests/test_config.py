@@ -18,14 +18,15 @@ def messages(diags: list[config.Diagnostic]) -> list[str]:
 def test_ups_conf_sections_globals_and_flags() -> None:
     conf, diags = parse_ups_conf(
         b'pollinterval = 5\n[one]\n driver = dummy-ups\n port = a.dev\n'
-        b' desc = "First one"\n nolock\n sdtype=2\n[Two]\ndriver=apcsmart\nport=/dev/x\n',
+        b' desc = "First one"\n nolock\n mode=dummy-once\n[Two]\ndriver=apcsmart\n'
+        b'port=/dev/x\nsdtype=2\n',
         "ups.conf")
     assert diags == []
     assert conf.globals == {"pollinterval": "5"}
     assert [u.name for u in conf.ups] == ["one", "Two"]
     one = conf.ups[0]
     assert (one.driver, one.port, one.desc) == ("dummy-ups", "a.dev", "First one")
-    assert one.options == {"nolock": None, "sdtype": "2"}
+    assert one.options == {"nolock": None, "mode": "dummy-once"}
     assert conf.find("TWO") is conf.ups[1]
 
 
@@ -149,3 +150,65 @@ def test_check_config_clean_demo_exits_zero(capsys: pytest.CaptureFixture[str]) 
     demo = Path(__file__).parent.parent / "conf"
     assert check_config(demo) == 0
     assert "0 error(s)" in capsys.readouterr().out
+
+
+# ---- malformed files: every problem names its file and line ------------------------
+
+def test_unterminated_quote_is_reported_where_it_opened() -> None:
+    conf, diags = parse_ups_conf(
+        b'[a]\ndriver = dummy-ups\nport = a.dev\n[b]\ndesc = "Main UPS\ndriver = apcsmart\n'
+        b"port = /dev/ttyS0\n", "ups.conf")
+    assert messages(diags) == [
+        "ups.conf:5: error: parse error: the quote opened on this line is never closed "
+        "(it runs to line 7, the end of the file); line ignored",
+        "ups.conf:4: error: UPS [b] has no 'driver'; it is ignored",
+        "ups.conf:4: error: UPS [b] has no 'port'; it is ignored",
+    ]
+    assert [u.name for u in conf.ups] == ["a"]
+
+
+def test_unknown_keys_are_checked_against_the_named_driver() -> None:
+    conf, diags = parse_ups_conf(
+        b"[s]\ndriver = apcsmart\nport = /dev/x\ncable = 940-0095B\nsdorder = -1\n"
+        b"override.battery.charge.low = 20\nmode = dummy-once\n"
+        b"[d]\ndriver = dummy-ups\nport = d.dev\nmode = dummy-once\nCable = x\n"
+        b"[u]\ndriver = usbhid-ups\nport = auto\nvendorid = 051d\n", "ups.conf")
+    assert messages(diags) == [
+        "ups.conf:7: warning: unknown setting 'mode' for driver apcsmart in [s]: ignored "
+        "(NUT's driver would refuse to start)",
+        "ups.conf:12: warning: unknown setting 'Cable' for driver dummy-ups in [d]: ignored "
+        "(NUT's driver would refuse to start)",
+    ]
+    assert conf.ups[0].options["cable"] == "940-0095B"
+
+
+def test_bad_numbers_in_ups_conf() -> None:
+    conf, diags = parse_ups_conf(
+        b"maxretry = 3x\ndebug_min = 2\n[a]\ndriver = dummy-ups\nport = a.dev\n"
+        b"pollinterval = 0\nsdorder = first\nsddelay = -5\nmaxstartdelay = 45\n", "ups.conf")
+    assert messages(diags) == [
+        "ups.conf:1: error: 'maxretry' needs a number, not '3x'",
+        "ups.conf:6: error: 'pollinterval' must be at least 1, not 0",
+        "ups.conf:7: error: 'sdorder' needs a whole number, not 'first'",
+        "ups.conf:8: error: 'sddelay' needs a number, not '-5'",
+    ]
+    assert conf.globals == {"debug_min": "2"}
+    assert conf.ups[0].options == {"maxstartdelay": "45"}
+
+
+@pytest.mark.parametrize("kind", ["directory", "dangling-symlink"])
+def test_unreadable_files_are_errors_not_crashes(tmp_path: Path, kind: str) -> None:
+    """Tests run as root, so chmod 000 would not stop a read: use real unreadable things."""
+    (tmp_path / "ups.conf").write_text("[u]\ndriver = dummy-ups\nport = u.dev\n")
+    users = tmp_path / "upsd.users"
+    if kind == "directory":
+        users.mkdir()
+        expected = f"{users}: error: cannot read: it is a directory, not a regular file"
+    else:
+        users.symlink_to(tmp_path / "gone")
+        expected = f"{users}: error: cannot read: dangling symbolic link to {tmp_path}/gone"
+    cfg = config.load(tmp_path)
+    assert expected in messages(cfg.diagnostics)
+    assert cfg.unreadable == [str(users)]
+    assert cfg.fatal is None  # upsd too serves without users
+    assert cfg.users == {}

@@ -1,28 +1,50 @@
-"""The connection task in-process: idle close, MAXCONN, pipelining, one send per read."""
+"""The connection task in-process: idle close, MAXCONN, pipelining, one send per read,
+and the bounds on hostile clients (a stalled TLS handshake, a client that never reads).
+"""
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
+
+import pytest
 import trio
 import trio.testing
 
 from nutpy.config import Listen, UpsdConf
 from nutpy.descriptions import Descriptions
-from nutpy.server.listener import IDLE_TIMEOUT, open_listeners, serve_listeners
+from nutpy.server.listener import (
+    HANDSHAKE_TIMEOUT,
+    IDLE_TIMEOUT,
+    OUTPUT_LIMIT,
+    SEND_TIMEOUT,
+    Connection,
+    make_tls_context,
+    open_listeners,
+    serve_listeners,
+)
 from nutpy.server.session import ServerContext
 from nutpy.server.tracking import Tracking
 from nutpy.store import Store
+from tests.nutenv import make_certificate
+
+GET_STATUS = b"GET VAR u ups.status\n"
+STATUS_REPLY = b'VAR u ups.status "OL"\n'
 
 
-async def _start(nursery: trio.Nursery, maxconn: int | None = None) -> int:
+async def _start(nursery: trio.Nursery, maxconn: int | None = None,
+                 tls: ssl.SSLContext | None = None, variables: int = 0) -> int:
     store = Store()
     ups = store.add("u")
     ups.set("ups.status", "OL")
+    for i in range(variables):
+        ups.set(f"test.variable.{i:04d}", "a value of some length")
     ups.mark_fresh(trio.current_time() + 10**6)  # fresh for the whole test
     ctx = ServerContext(store, UpsdConf(), {}, Descriptions(), Tracking(60),
-                        trio.current_time)
+                        trio.current_time, tls_available=tls is not None)
     listeners = await open_listeners([Listen("127.0.0.1", 0)], allow_partial=False)
     port = int(listeners[0].socket.getsockname()[1])
-    nursery.start_soon(serve_listeners, ctx, listeners, maxconn, None)
+    nursery.start_soon(serve_listeners, ctx, listeners, maxconn, tls)
     return port
 
 
@@ -86,3 +108,69 @@ async def test_connections_beyond_maxconn_are_refused_others_served() -> None:
                     pass
                 await trio.sleep(0.05)
         nursery.cancel_scope.cancel()
+
+
+# ---- hostile clients ---------------------------------------------------------------
+
+# A TLS record header announcing a 200-byte handshake message, and one byte of it.
+HALF_A_CLIENT_HELLO = b"\x16\x03\x01\x00\xc8\x01"
+
+
+@pytest.mark.parametrize("sends", [b"", HALF_A_CLIENT_HELLO])
+async def test_stalled_tls_handshake_blocks_nobody_and_is_cut_off(
+        autojump_clock: trio.testing.MockClock, tmp_path: Path, sends: bytes) -> None:
+    certfile, _ = make_certificate(tmp_path)
+    tls = make_tls_context(UpsdConf(certfile=str(certfile)))
+    async with trio.open_nursery() as nursery:
+        port = await _start(nursery, tls=tls)
+        stalled = await trio.open_tcp_stream("127.0.0.1", port)
+        await stalled.send_all(b"STARTTLS\n")
+        assert await stalled.receive_some(100) == b"OK STARTTLS\n"
+        await stalled.send_all(sends)
+        start = trio.current_time()
+        other = await trio.open_tcp_stream("127.0.0.1", port)
+        await other.send_all(GET_STATUS)
+        assert await other.receive_some(100) == STATUS_REPLY
+        assert trio.current_time() == start  # served without waiting for the handshake
+        assert await _read_all(stalled) == b""
+        assert HANDSHAKE_TIMEOUT <= trio.current_time() - start < HANDSHAKE_TIMEOUT + 1
+        await other.send_all(GET_STATUS)
+        assert await other.receive_some(100) == STATUS_REPLY
+        nursery.cancel_scope.cancel()
+
+
+async def test_client_that_never_reads_is_cut_off_with_bounded_output(
+        autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[int] = []
+    real_send = Connection._send
+
+    async def counting_send(self: Connection, text: str) -> None:
+        sent.append(len(text))
+        await real_send(self, text)
+
+    monkeypatch.setattr(Connection, "_send", counting_send)
+    async with trio.open_nursery() as nursery:
+        port = await _start(nursery, variables=300)
+        other = await trio.open_tcp_stream("127.0.0.1", port)
+        await other.send_all(b"LIST VAR u\n")
+        one_list = len(await _read_all_of(other, b"END LIST VAR u\n"))
+        greedy = await trio.open_tcp_stream("127.0.0.1", port)
+        count = 512 // len(b"LIST VAR u\n")
+        requests = b"LIST VAR u\n" * count  # one read's worth
+        start = trio.current_time()
+        with trio.fail_after(SEND_TIMEOUT + 5), pytest.raises(trio.BrokenResourceError):
+            while True:  # until the server gives up on this client
+                await greedy.send_all(requests)
+        assert SEND_TIMEOUT <= trio.current_time() - start < SEND_TIMEOUT + 1
+        assert count * one_list > 4 * OUTPUT_LIMIT  # one read asks for much more
+        assert max(sent) <= OUTPUT_LIMIT + one_list  # ...than is ever held at once
+        await other.send_all(GET_STATUS)
+        assert await other.receive_some(100) == STATUS_REPLY
+        nursery.cancel_scope.cancel()
+
+
+async def _read_all_of(stream: trio.SocketStream, end: bytes) -> bytes:
+    data = b""
+    while not data.endswith(end):
+        data += await stream.receive_some(65536)
+    return data

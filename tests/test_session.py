@@ -274,3 +274,25 @@ def test_descriptions_fallback() -> None:
     assert Descriptions().variable("ups.status") is None
     table = parse_cmdvartab(b'VARDESC ups.load "Load"\n')
     assert table.variable("upstream.UPS.LOAD") == "Load"
+
+
+def test_passwords_are_compared_in_constant_time(ctx: ServerContext,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through hmac.compare_digest, for unknown users too (no timing oracle for names)."""
+    import hmac
+
+    compared: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr("nutpy.server.session.hmac.compare_digest", spy)
+    for user, password, reply in (("admin", "pw", "OK FSD-SET\n"),
+                                  ("admin", "pX", "ERR ACCESS-DENIED\n"),
+                                  ("nobody", "pw", "ERR ACCESS-DENIED\n")):
+        s = Session(ctx, "x")
+        assert say(s, f"USERNAME {user}", f"PASSWORD {password}", "FSD main") == \
+            "OK\nOK\n" + reply
+    assert compared == [(b"pw", b"pw"), (b"pw", b"pX"), (b"", b"pw")]

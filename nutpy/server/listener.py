@@ -3,6 +3,12 @@
 Bytes come in, go through the shared tokenizer, each request goes to the
 session, and all the replies to one read leave in a single send (a whole
 ``LIST`` is one segment; with TCP_NODELAY, which trio sets, no Nagle delay).
+
+Hostile clients are bounded: nothing is read while replies wait to be sent,
+at most OUTPUT_LIMIT bytes of replies are held per connection, a client that
+does not read for SEND_TIMEOUT is cut off, and a TLS handshake gets
+HANDSHAKE_TIMEOUT.  The tokenizer bounds a request (32 words of 512 chars),
+so a line that never ends costs nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ log = logging.getLogger("nutpy.server")
 READ_SIZE = 512  # upsd reads 512 bytes at a time; a parse error drops the rest
 IDLE_TIMEOUT = 60.0  # upsd closes a connection silent for 60 s (hard-coded)
 SEND_TIMEOUT = 10.0  # a client that does not read its replies for this long is cut off
-HANDSHAKE_TIMEOUT = 10.0
+HANDSHAKE_TIMEOUT = 10.0  # a STARTTLS handshake that has not finished by then is cut off
+OUTPUT_LIMIT = 64 * 1024  # replies held before sending; beyond it, send before reading on
 
 
 def make_tls_context(conf: UpsdConf) -> ssl.SSLContext | None:
@@ -52,6 +59,13 @@ def _peer_address(stream: trio.SocketStream) -> str:
     if isinstance(host, str) and host.startswith("::ffff:") and "." in host:
         host = host[7:]
     return str(host)
+
+
+def _loggable(words: list[str]) -> str:
+    """A request as it may appear in the log: a PASSWORD's words are masked."""
+    if words and words[0].upper() == "PASSWORD":
+        return " ".join([words[0], *("****" for _ in words[1:])])
+    return " ".join(words)
 
 
 @dataclass
@@ -96,6 +110,7 @@ class Connection:
                 if not data:
                     return
                 replies: list[str] = []
+                pending = 0
                 events = self.tokenizer.feed(bytes(data), stop_on_error=True)
                 for event in events:
                     if not isinstance(event, Line):
@@ -103,9 +118,17 @@ class Connection:
                                  event.message)
                         continue
                     deadline = trio.current_time() + IDLE_TIMEOUT
-                    replies.append(self.session.handle(event.words))
+                    if log.isEnabledFor(logging.DEBUG):
+                        log.debug("client %s: %s", self.session.address,
+                                  _loggable(event.words))
+                    reply = self.session.handle(event.words)
+                    replies.append(reply)
+                    pending += len(reply)
                     if self.session.closing or self.session.start_tls:
                         break
+                    if pending >= OUTPUT_LIMIT:
+                        await self._send("".join(replies))
+                        replies, pending = [], 0
                 if replies:
                     await self._send("".join(replies))
                 if self.session.closing:

@@ -109,9 +109,11 @@ class Session:
         if self.username is None or self.password is None:
             return None
         user = self.ctx.users.get(self.username)
-        if user is None or user.password is None:
-            return None
-        if not hmac.compare_digest(user.password.encode(), self.password.encode()):
+        expected = user.password if user is not None else None
+        # Compared in constant time, and compared even for an unknown user, so
+        # timing tells neither the password nor whether the user exists.
+        same = hmac.compare_digest((expected or "").encode(), self.password.encode())
+        if user is None or expected is None or not same:
             return None
         return user
 

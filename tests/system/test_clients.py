@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import shutil
 import socket
 import statistics
 import subprocess
@@ -41,6 +40,7 @@ from tests.nutenv import (
     FIXTURES,
     Server,
     free_port,
+    make_certificate,
     nut_tool,
     nutpy_server,
     wait_until,
@@ -501,27 +501,9 @@ def test_nut2(own: Server) -> None:
 
 # ---- TLS ----------------------------------------------------------------------
 
-def _make_certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost/127.0.0.1/::1: (CERTFILE, cert)."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("the openssl command is not installed")
-    directory.mkdir(parents=True, exist_ok=True)
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert),
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"],
-        check=True, capture_output=True, timeout=TOOL_TIMEOUT)
-    certfile = directory / "upsd.pem"
-    certfile.write_bytes(cert.read_bytes() + key.read_bytes())
-    certfile.chmod(0o600)
-    return certfile, cert
-
-
 def test_upsc_over_starttls(tmp_path: Path) -> None:
     confdir = tmp_path / "conf"
-    certfile, cert = _make_certificate(confdir)
+    certfile, cert = make_certificate(confdir)
     with _nutpy(confdir, extra_conf=f"CERTFILE {certfile}\n") as server:
         out = _tool("upsc", _target(server.port), "ups.status")
         assert out.returncode == 0, out.stderr

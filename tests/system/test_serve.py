@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -94,3 +96,129 @@ def test_sighup_reloads_ups_and_users_and_rejects_a_broken_config(tmp_path: Path
         server.signal(signal.SIGHUP)
         assert wait_until(lambda: b"UPS one" not in talk(port, b"LIST UPS\n"), timeout=5)
         assert talk(port, b"GET VAR one ups.status\n") == b"ERR UNKNOWN-UPS\n"
+
+
+# ---- check-config and serve report the same problems ------------------------------
+
+DIAGNOSTIC = re.compile(r"(/\S+): (error|warning): (.*)$")
+GOOD_UPS = "[good]\ndriver = dummy-ups\nport = u.dev\n"
+
+
+def _broken_ups_conf(confdir: Path) -> None:
+    write_config(confdir, ups_conf=GOOD_UPS + (
+        "[good]\ndriver = apcsmart\nport = /dev/null\n"  # duplicate
+        "[noport]\ndriver = dummy-ups\n"
+        '[quote]\ndriver = dummy-ups\nport = q.dev\ndesc = "a # b"\n'
+        "[odd]\ndriver = usbhid-ups\nport = auto\n"  # a driver nutpy does not have
+        "[smart]\ndriver = apcsmart\nport = ftp://x\npollinterval = soon\nfrob = 1\n"
+        "this is = wrong\n"),
+        upsd_conf="MAXAGE soon\nACL all 0.0.0.0/0\nFROB 1\n",
+        users="[a]\npassword = x\nupsmon boss\ncolour = blue\n[b]\nactions = SET\n",
+        files={"u.dev": b"ups.status: OL\n"})
+    (confdir / "upsd.users").chmod(0o644)
+
+
+def _unterminated_quote(confdir: Path) -> None:
+    write_config(confdir, ups_conf=GOOD_UPS, users='[a]\npassword = "abc\nactions = SET\n',
+                 files={"u.dev": b"ups.status: OL\n"})
+
+
+def _ups_conf_is_a_directory(confdir: Path) -> None:
+    write_config(confdir, ups_conf="")
+    (confdir / "ups.conf").unlink()
+    (confdir / "ups.conf").mkdir()
+
+
+def _users_is_a_fifo(confdir: Path) -> None:
+    write_config(confdir, ups_conf=GOOD_UPS, files={"u.dev": b"ups.status: OL\n"})
+    (confdir / "upsd.users").unlink()
+    os.mkfifo(confdir / "upsd.users")
+
+
+def _ups_conf_dangling_symlink(confdir: Path) -> None:
+    write_config(confdir, ups_conf="")
+    (confdir / "ups.conf").unlink()
+    (confdir / "ups.conf").symlink_to(confdir / "moved-away.conf")
+
+
+BROKEN = {"malformed-lines": _broken_ups_conf, "unterminated-quote": _unterminated_quote,
+          "ups-conf-is-a-directory": _ups_conf_is_a_directory,
+          "users-is-a-fifo": _users_is_a_fifo,
+          "ups-conf-dangling-symlink": _ups_conf_dangling_symlink}
+
+
+def _diagnostics(text: str) -> list[str]:
+    found = (DIAGNOSTIC.search(line) for line in text.splitlines())
+    return sorted(m.group(0) for m in found if m)
+
+
+def _serve_diagnostics(confdir: Path, port: int) -> tuple[bool, list[str]]:
+    """(started?, the problems ``serve`` logged) for a config directory."""
+    log = confdir / "nutpy.log"
+    with nutpy_server(confdir, port, wait=False) as server:
+        proc = server.procs[0]
+        started = wait_until(lambda: proc.poll() is not None or _answers(port), timeout=15)
+        assert started, server.log_text()
+        running = proc.poll() is None
+    return running, _diagnostics(log.read_text())
+
+
+def _answers(port: int) -> bool:
+    try:
+        return talk(port, b"NETVER\n", timeout=1) == b"1.3\n"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_check_config_and_serve_agree(tmp_path: Path, case: str) -> None:
+    confdir = tmp_path / "conf"
+    BROKEN[case](confdir)
+    port = free_port()
+    upsd_conf = confdir / "upsd.conf"
+    upsd_conf.write_text(f"LISTEN 127.0.0.1 {port}\n" + upsd_conf.read_text())
+    checked = subprocess.run(nutpy_command("check-config", "-c", str(confdir)),
+                             capture_output=True, text=True, timeout=20)
+    problems = _diagnostics(checked.stdout)
+    assert problems, checked.stdout
+    assert all(str(confdir) in p for p in problems)
+    errors = [p for p in problems if ": error: " in p]
+    assert checked.returncode == (1 if errors else 0)
+    started, logged = _serve_diagnostics(confdir, port)
+    assert logged == problems
+    fatal = case.startswith("ups-conf")
+    assert started is not fatal
+    if case == "malformed-lines":  # every bad line is named
+        where = sorted(p.split(": ")[0].removeprefix(f"{confdir}/") for p in problems)
+        assert where == sorted([
+            "ups.conf:4", "ups.conf:7", "ups.conf:12", "ups.conf:13", "ups.conf:16",
+            "ups.conf:19", "ups.conf:20", "ups.conf:21", "upsd.conf:2", "upsd.conf:3",
+            "upsd.conf:4", "upsd.users", "upsd.users", "upsd.users:3", "upsd.users:4"])
+
+
+# ---- a reload that cannot be read keeps what runs ----------------------------------
+
+def test_sighup_with_unreadable_files_keeps_the_running_config(tmp_path: Path) -> None:
+    port = free_port()
+    write_config(tmp_path, ups_conf=GOOD_UPS, upsd_conf=f"LISTEN 127.0.0.1 {port}\n",
+                 users="[mon]\npassword = pw\nupsmon primary\n",
+                 files={"u.dev": b"ups.status: OL\n"})
+    primary = b"USERNAME mon\nPASSWORD pw\nPRIMARY good\n"
+    with nutpy_server(tmp_path, port) as server:
+        assert talk(port, primary) == b"OK\nOK\nOK PRIMARY-GRANTED\n"
+        users = tmp_path / "upsd.users"
+        users.unlink()
+        os.mkfifo(users)  # a reader would block on it for ever
+        server.signal(signal.SIGHUP)
+        assert wait_until(lambda: "reload rejected" in server.log_text(), timeout=5)
+        assert f"{users}: error: cannot read: it is a FIFO" in server.log_text()
+        assert talk(port, primary) == b"OK\nOK\nOK PRIMARY-GRANTED\n"
+
+        users.unlink()
+        users.write_text("[mon]\npassword = new\nupsmon primary\n")
+        (tmp_path / "ups.conf").unlink()
+        (tmp_path / "ups.conf").symlink_to(tmp_path / "gone.conf")
+        server.signal(signal.SIGHUP)
+        assert wait_until(lambda: server.log_text().count("reload rejected") == 2, timeout=5)
+        assert talk(port, primary) == b"OK\nOK\nOK PRIMARY-GRANTED\n"
+        assert b"UPS good" in talk(port, b"LIST UPS\n")
