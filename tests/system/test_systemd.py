@@ -91,3 +91,8 @@ def test_make_install_puts_units_that_systemd_accepts(tmp_path: Path) -> None:
     verify = subprocess.run(["systemd-analyze", "verify", str(service), str(final)],
                             capture_output=True, text=True, timeout=60)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+    # systemd's own rating of the sandbox: 0 (locked down) to 10; 2.5 or less.
+    security = subprocess.run(["systemd-analyze", "security", "--offline=true",
+                               "--threshold=25", str(service)],
+                              capture_output=True, text=True, timeout=60)
+    assert security.returncode == 0, security.stdout + security.stderr
