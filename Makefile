@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 NUT_BINS := /lib/nut/upsd /lib/nut/dummy-ups /usr/bin/upsc /usr/bin/upscmd /usr/bin/upsrw /usr/bin/upslog /usr/sbin/upsmon
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck unit nut-tools venv clean
+.PHONY: run test lint typecheck unit nut-tools venv clean bench
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,6 +36,21 @@ typecheck: $(STAMP)
 
 test: $(STAMP) nut-tools lint typecheck
 	$(VENV)/bin/pytest -q
+
+# Benchmark against NUT's upsd (not part of `make test`): ~15 min, or ~2 min with
+# BENCH_QUICK=1.  Needs a C compiler for the load generator, and the profilers.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(BENCH_STAMP) nut-tools
+	@command -v cc >/dev/null 2>&1 || { \
+	  echo "installing build-essential (the load generator is compiled C)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq build-essential >/dev/null; }
+	$(PY) -m bench $(if $(filter 1 yes true,$(BENCH_QUICK)),--quick)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
