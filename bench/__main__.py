@@ -93,6 +93,16 @@ def run(plan: Plan, workdir: Path, only: set[int]) -> tuple[Recorder, list[str]]
             if rate is not None:
                 generator.append(f"{label}: {rate:,.0f} round trips/s against the trivial "
                                  "server")
+    for clients in (100, 1000):
+        echo = rec.median(f"headroom.GET VAR.{clients}", "echo")
+        for name in servers.SERVERS:
+            rate = rec.median(f"get{clients}.rate", name)
+            if echo and rate and rate >= 0.8 * echo:
+                rec.note(f"{name}'s GET VAR rate with {clients} clients is "
+                         f"{rate / echo:.0%} of what the generator reaches against a "
+                         "trivial C server: there the machine (generator and server "
+                         "sharing its cores), not the server, is the limit, and the "
+                         "server is at least this fast")
     if rec.generator_cpu:
         generator.append(f"generator CPU during the server measurements: at most "
                          f"{max(rec.generator_cpu):.0%} of one core")
