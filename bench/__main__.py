@@ -79,13 +79,15 @@ def run(plan: Plan, workdir: Path, only: set[int]) -> tuple[Recorder, list[str]]
                     measures.list_latency(rec, lg, pair, plan.seconds)
                 if 3 in only:
                     measures.get_throughput(rec, lg, pair, plan.seconds)
+            if only & {2, 3}:  # the generator against a trivial server, under
+                # the same machine load as the servers just measured
+                measures.headroom(rec, lg, workdir, list_text, plan.seconds)
         if 4 in only:
             with servers.dummy_pair(workdir / f"idle{rep}") as fresh:
                 for name in sorted(fresh, reverse=bool(rep % 2)):
                     measures.idle_connections(rec, lg, fresh[name], IDLE_CLIENTS,
                                               plan.idle_seconds, workdir)
-    if only & {2, 3} and list_text:
-        measures.headroom(rec, lg, workdir, list_text, plan.seconds)
+    if only & {2, 3}:
         for key, label in (("headroom.GET VAR.100", "GET VAR, 100 clients"),
                            ("headroom.GET VAR.1000", "GET VAR, 1,000 clients"),
                            ("headroom.LIST VAR.100", "LIST VAR, 100 clients (closed loop)")):
