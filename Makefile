@@ -20,7 +20,7 @@ SYSTEMDDIR ?= /etc/systemd/system
 UPSMON     ?= $(firstword $(wildcard /lib/nut/upsmon /usr/sbin/upsmon /sbin/upsmon) /lib/nut/upsmon)
 DEST       := $(abspath $(PREFIX))
 
-.PHONY: run test lint typecheck unit nut-tools venv clean install soak
+.PHONY: run test lint typecheck unit nut-tools venv clean install soak bench
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -47,7 +47,7 @@ run: $(STAMP)
 	$(VENV)/bin/nutpy serve -c conf
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check nutpy tests soak
+	$(VENV)/bin/ruff check nutpy tests soak bench
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -73,6 +73,21 @@ install:
 # Not part of `make test`: 30 minutes by default (SOAK_SECONDS=120 for a short run).
 soak: $(STAMP)
 	$(PY) -m soak.run
+
+# Benchmark against NUT's upsd (not part of `make test`): ~15 min, or ~2 min with
+# BENCH_QUICK=1.  Needs a C compiler for the load generator, and the profilers.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(BENCH_STAMP) nut-tools
+	@command -v cc >/dev/null 2>&1 || { \
+	  echo "installing build-essential (the load generator is compiled C)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq build-essential >/dev/null; }
+	$(PY) -m bench $(if $(filter 1 yes true,$(BENCH_QUICK)),--quick)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -105,7 +105,7 @@ def killpower(directory: Path, names: list[str], timeout: float) -> int:
 
 
 def simulate(name: str, link: Path, dump: Path | None, control: Path | None,
-             rows: int) -> int:
+             rows: int, baud: int | None = None) -> int:
     """Run a simulated UPS on a pty at ``link`` until interrupted."""
     from nutpy.sim.builtin import make_engine
     from nutpy.sim.link import SimLink, serve_pty
@@ -119,7 +119,7 @@ def simulate(name: str, link: Path, dump: Path | None, control: Path | None,
         logging.getLogger("nutpy").error("%s", exc)
         return EXIT_CONFIG
     with contextlib.suppress(KeyboardInterrupt):
-        trio.run(serve_pty, SimLink(engine), link, control)
+        trio.run(serve_pty, SimLink(engine, baud=baud), link, control)
     return 0
 
 
@@ -152,11 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--control", type=Path, help="Unix socket for control commands")
     sim.add_argument("--rows", type=int, choices=[16, 32], default=16,
                      help="Microlink row width (default 16)")
+    sim.add_argument("--baud", type=int, metavar="RATE",
+                     help="pace the wire like a serial line at RATE baud (default: no pacing)")
     sim.add_argument("-D", "--debug", action="count", default=0, help="more logging")
     args = parser.parse_args(argv)
     _setup_logging(args.debug)
     if args.command == "simulate":
-        return simulate(args.model, args.link, args.dump, args.control, args.rows)
+        return simulate(args.model, args.link, args.dump, args.control, args.rows,
+                        args.baud)
     directory = _confdir(args.confdir)
     if args.command == "killpower":
         return killpower(directory, args.ups, args.timeout)

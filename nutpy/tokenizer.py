@@ -9,6 +9,7 @@ bytes and it hands back finished lines.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum, auto
 
@@ -17,6 +18,11 @@ MAX_WORDS = 32
 
 _LF = 0x0A
 _SPACES = frozenset(b" \t\r\v\f")
+# A line of printable ASCII and blanks with no quote, backslash, '#' or '=':
+# the state machine would only split it at the blanks.  Nearly every request
+# a client sends is one, so :meth:`Tokenizer.feed` splits such lines at C
+# speed (bytes.split() splits at exactly these blanks).
+_PLAIN_LINE = re.compile(rb"[!$-<>-\[\]-~ \t\r\v\f]*")
 
 
 class _State(Enum):
@@ -89,6 +95,8 @@ class Tokenizer:
         it (config files) the rest of that physical line is skipped instead.
         """
         events: list[Event] = []
+        if self._state is _State.WORD_START and not self._words:
+            data = self._plain_lines(data, events)
         for byte in data:
             event = self._step(byte)
             if event is None:
@@ -102,6 +110,20 @@ class Tokenizer:
                 self._words = []
                 self._word = []
         return events
+
+    def _plain_lines(self, data: bytes, events: list[Event]) -> bytes:
+        """Tokenize the whole plain lines at the start of ``data``; return the rest."""
+        start = 0
+        while (end := data.find(b"\n", start)) >= 0:
+            line = data[start:end]
+            if _PLAIN_LINE.fullmatch(line) is None:
+                break
+            words = [w[:self._max_word_length].decode("ascii")
+                     for w in line.split()[:self._max_words]]
+            events.append(Line(words, self._lineno))
+            self._lineno += 1
+            start = end + 1
+        return data[start:] if start else data
 
     def finish(self) -> list[Event]:
         """End of input: a last line without LF still counts."""

@@ -108,3 +108,26 @@ def test_any_bytes_tokenize_without_error(data: bytes) -> None:
             assert len(event.words) <= MAX_WORDS
             assert all(len(w) <= MAX_WORD_LENGTH for w in event.words)
             assert all(0x20 <= ord(c) <= 0x7F for w in event.words for c in w)
+
+
+@given(st.lists(st.one_of(
+    st.sampled_from([b"GET", b"VAR", b"ups", b"ups.status", b" ", b"\t", b"\r", b"\n",
+                     b'"', b"\\", b"#", b"=", b"\x00", b"\x7f", b"\xe9", b"x" * 600]),
+    st.binary(max_size=8)), max_size=60))
+@settings(max_examples=400)
+def test_whole_plain_lines_tokenize_as_byte_by_byte(parts: list[bytes]) -> None:
+    # Fed at once, plain lines take the fast path; fed a byte at a time no
+    # line is ever whole in one call, so every byte goes through the state
+    # machine.  Both must give the same events.
+    data = b"".join(parts) + b"\n" + b"a " * 40 + b"\n"
+    whole, single = Tokenizer(), Tokenizer()
+    one_by_one = [e for i in range(len(data)) for e in single.feed(data[i:i + 1])]
+    assert whole.feed(data) == one_by_one
+    assert whole.pending == single.pending
+
+
+def test_plain_lines_keep_the_word_limits() -> None:
+    long_word = b"x" * (MAX_WORD_LENGTH + 10)
+    [line] = Tokenizer().feed(long_word + b" " + b"w " * (MAX_WORDS + 5) + b"\n")
+    assert isinstance(line, Line)
+    assert len(line.words) == MAX_WORDS and len(line.words[0]) == MAX_WORD_LENGTH

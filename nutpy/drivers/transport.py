@@ -19,7 +19,6 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import trio
-import trio.testing
 
 CONNECT_TIMEOUT = 5.0  # seconds for a socket:// port to connect
 
@@ -83,6 +82,8 @@ async def _in_process_simulator(spec: PortSpec, confdir: Path
 
     Option ``control=PATH`` also serves the control language on a Unix socket.
     """
+    import trio.testing  # here, not at the top: it imports pytest when installed (~10 MB)
+
     from nutpy.sim.builtin import make_engine
     from nutpy.sim.link import SimLink
 

@@ -27,14 +27,24 @@ MAX_CONTROL_LINE = 4096
 
 
 class SimLink:
-    """Runs one engine; several streams may take turns being its wire."""
+    """Runs one engine; several streams may take turns being its wire.
 
-    def __init__(self, engine: Engine, *, seed: int | None = None) -> None:
+    With ``baud`` set, the wire is as slow as a serial line at that rate (10
+    bits a byte): what the host sends reaches the engine only when its last
+    byte would have, and a reply reaches the host only when its last byte
+    would have.  Without it, bytes move as fast as the stream does.
+    """
+
+    def __init__(self, engine: Engine, *, seed: int | None = None,
+                 baud: int | None = None) -> None:
         self.engine = engine
         self.rng = random.Random(seed)
         self._noise = bytearray()
         self._truncate = 0  # replies still to cut short
         self._send_lock = trio.Lock()
+        self._byte_time = 10.0 / baud if baud else 0.0
+        self._line_free = 0.0  # when the simulated line has carried all bytes so far
+        self._wake_ticker = trio.Event()
 
     async def serve(self, stream: trio.abc.Stream) -> None:
         """Be the UPS at the other end of ``stream`` until it closes."""
@@ -45,12 +55,24 @@ class SimLink:
                 if reply and self._truncate:
                     self._truncate -= 1
                     reply = cut_short(reply)
+                # The command's bytes and then the reply's share the line: one
+                # wait for both (each sleep overshoots by up to a millisecond).
                 if reply:
-                    await self._send(stream, reply)
+                    await self._send(stream, reply, after=len(data))
+                elif self._byte_time:
+                    self._line_time(len(data))
             nursery.cancel_scope.cancel()
 
-    async def _send(self, stream: trio.abc.Stream, data: bytes) -> None:
+    def _line_time(self, count: int) -> float:
+        """When ``count`` more bytes, queued behind the ones before, are through."""
+        self._line_free = max(self._line_free, trio.current_time()) + count * self._byte_time
+        return self._line_free
+
+    async def _send(self, stream: trio.abc.Stream, data: bytes, after: int = 0) -> None:
+        """Send ``data``; paced, it arrives when ``after`` bytes and it are through."""
         async with self._send_lock:
+            if self._byte_time:
+                await trio.sleep_until(self._line_time(after + len(data)))
             await stream.send_all(data)
 
     async def _ticker(self, stream: trio.abc.Stream) -> None:
@@ -60,15 +82,23 @@ class SimLink:
                 out, self._noise = bytes(self._noise) + out, bytearray()
             if out:
                 await self._send(stream, out)
-            await trio.sleep(TICK_INTERVAL)
+            with trio.move_on_after(TICK_INTERVAL):
+                await self._wake_ticker.wait()
+            self._wake_ticker = trio.Event()
 
     def control(self, line: str) -> list[str]:
-        """Run one control command; noise is queued for the wire, truncation armed."""
+        """Run one control command; noise is queued for the wire, truncation armed.
+
+        The ticker runs at once, so an alert the command causes (``!`` on
+        ``mains fail``) leaves now, as a real UPS sends it, not up to one tick
+        later.
+        """
         answer, fault = run_control(self.engine, line)
         if isinstance(fault, Noise):
             self._noise += random_garbage(fault.count, self.rng)
         elif fault is not None:
             self._truncate = fault.count
+        self._wake_ticker.set()
         return answer
 
     async def serve_control_stream(self, stream: trio.abc.Stream) -> None:

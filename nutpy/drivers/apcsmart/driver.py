@@ -50,6 +50,9 @@ from nutpy.store import (
 )
 
 log = logging.getLogger("nutpy.driver.apcsmart")
+# One debug line per poll cycle: how long it took and how many bytes crossed the
+# line, so a cycle can be held against what the baud rate allows (`make bench`).
+cycle_log = logging.getLogger("nutpy.driver.apcsmart.cycle")
 
 BAUDRATE = 2400
 FULL_SCAN_EVERY = 3600.0  # NUT reads the non-polled variables hourly
@@ -225,7 +228,11 @@ class ApcSmart:
         while True:
             full = trio.current_time() - last_full >= FULL_SCAN_EVERY
             try:
+                began, sent, received = trio.current_time(), line.bytes_sent, line.bytes_received
                 ok = await self._poll(line, ups, full)
+                cycle_log.debug("[%s] poll cycle %.1f ms, %d bytes sent, %d received",
+                                ups.name, (trio.current_time() - began) * 1000,
+                                line.bytes_sent - sent, line.bytes_received - received)
             except UpsSilent as exc:
                 self.health.lost(ups, f"{self.port}: {exc}", trio.current_time())
                 await self._wait_for_answer(line, ups, requests)

@@ -33,11 +33,14 @@ class SmartLine:
         self.splitter = codec.Splitter()
         self._send_lines, self._lines = trio.open_memory_channel[bytes](math.inf)
         self._star_is_reply = False
+        self.bytes_sent = 0  # totals for the poll-cycle log
+        self.bytes_received = 0
 
     async def read_forever(self) -> None:
         """The reader task: raises :class:`LineLost` when the port closes."""
         try:
             while data := await self.stream.receive_some(4096):
+                self.bytes_received += len(data)
                 for event in self.splitter.feed(bytes(data)):
                     self._dispatch(event)
         except (trio.BrokenResourceError, OSError) as exc:
@@ -65,6 +68,7 @@ class SmartLine:
                 return
 
     async def send(self, data: bytes) -> None:
+        self.bytes_sent += len(data)
         try:
             await self.stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:

@@ -1,0 +1,105 @@
+"""Child processes the bench starts, and what /proc says about them.
+
+Every process is started in a session of its own (so it leads its own process
+group) and is stopped with its whole group when the ``with`` block that
+started it ends, whatever happened inside.  Nothing here binds anything but
+127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+STOP_GRACE = 5.0
+
+
+def raise_nofile_limit() -> int:
+    """Lift the soft open-files limit to the hard one (children inherit it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group, then SIGKILL it if it lingers."""
+    if proc.poll() is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # leftovers of an exited leader
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(STOP_GRACE)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def started(args: list[str], log: Path, *, env: dict[str, str] | None = None,
+            stdin: int | None = subprocess.DEVNULL,
+            stdout: int | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``args`` (output to ``log``) for the duration of the block."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(args, stdin=stdin, stdout=stdout or out,
+                                stderr=out, env=env, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        stop_group(proc)
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu_seconds: float  # user + system, since the process started
+    rss_bytes: int
+    fds: int
+
+
+def usage(pid: int) -> Usage:
+    """CPU time, resident memory and open descriptors of one process."""
+    # schedstat's first field is the time on a CPU in ns (/proc/PID/stat
+    # counts 10 ms ticks, too coarse for an idle NUT driver); every thread
+    cpu = 0.0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(FileNotFoundError), \
+                open(f"/proc/{pid}/task/{task}/schedstat") as f:
+            cpu += int(f.read().split()[0]) / 1e9
+    rss = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) * 1024
+                break
+    fds = len(os.listdir(f"/proc/{pid}/fd"))
+    return Usage(cpu, rss, fds)
+
+
+def wait_until(predicate: object, timeout: float, interval: float = 0.05) -> bool:
+    assert callable(predicate)
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
