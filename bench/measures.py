@@ -23,8 +23,9 @@ from pathlib import Path
 
 from bench import servers
 from bench.loadgen import LoadGen, RunResult
-from bench.procs import free_port, started, usage, wait_until
+from bench.procs import started, usage
 from bench.servers import UPS, Control, Running
+from tests.nutenv import free_port, wait_until
 
 GET = f"GET VAR {UPS} ups.status"
 LIST = f"LIST VAR {UPS}"

@@ -12,9 +12,7 @@ import contextlib
 import os
 import resource
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +26,6 @@ def raise_nofile_limit() -> int:
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return hard
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def stop_group(proc: subprocess.Popen[bytes]) -> None:
@@ -93,13 +85,3 @@ def usage(pid: int) -> Usage:
     fds = len(os.listdir(f"/proc/{pid}/fd"))
     return Usage(cpu, rss, fds)
 
-
-def wait_until(predicate: object, timeout: float, interval: float = 0.05) -> bool:
-    assert callable(predicate)
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)

@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.procs import free_port, started, wait_until
+from bench.procs import started
+from tests.nutenv import free_port, wait_until
 
 NUT_LIBEXEC = Path("/lib/nut")
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
