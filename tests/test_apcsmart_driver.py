@@ -117,12 +117,13 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> floa
 
 @contextlib.asynccontextmanager
 async def running(engine: Engine | None = None, interval: float = 2.0,
-                  seed: int = 0, **options: str) -> AsyncIterator[Rig]:
-    """The driver talking to ``engine`` until the block ends."""
+                  seed: int = 0, options: dict[str, str] | None = None
+                  ) -> AsyncIterator[Rig]:
+    """The driver talking to ``engine`` (``options`` from ups.conf) until the block ends."""
     engine = engine or Engine()
     ups = Store().add("su")
     section = UpsConfig("su", 1, "apcsmart", "sim:smart",
-                        options={"pollinterval": f"{interval:g}", **options})
+                        options={"pollinterval": f"{interval:g}", **(options or {})})
     driver = ApcSmart(section, Path("."), {})
     link = SimLink(engine, seed=seed)
     host, sim = trio.testing.memory_stream_pair()
@@ -196,9 +197,11 @@ async def test_each_alert_changes_the_status_at_once(
     """With an hour between polls, the alert alone changes ups.status; a poll confirms."""
     engine = Engine()
     async with running(engine, interval=3600) as rig:
+        actions: dict[str, Callable[[], None]] = {
+            "mains fail": engine.mains_fail, "battery low": engine.battery_low,
+            "overload": lambda: engine.set("ups.status", "OL OVER")}
         for event in filter(None, setup.split("+")):
-            {"mains fail": engine.mains_fail, "battery low": engine.battery_low,
-             "overload": lambda: engine.set("ups.status", "OL OVER")}[event]()
+            actions[event]()
         await rig.request(lambda done: InstCmd("test.panel.start", None, done))
         await trio.sleep(1)  # the poll that follows every request has been done
         truth = value(rig.ups, "ups.status")
@@ -211,7 +214,7 @@ async def test_each_alert_changes_the_status_at_once(
                 history.append(new)
             original_set(name, new, **flags)  # type: ignore[arg-type]
 
-        rig.ups.set = recording_set  # type: ignore[method-assign]
+        setattr(rig.ups, "set", recording_set)  # noqa: B010 (a method replaced for the test)
         engine.send_alert(alert)
         took = await wait_for(lambda: len(history) >= 2, timeout=5)
         assert history[:2] == [alerted, truth]  # the alert at once, then Q's word
@@ -264,7 +267,7 @@ async def test_unknown_and_unsupported_commands(autojump_clock: trio.testing.Moc
     async with running() as rig:
         for name, param in (("bypass.start", None), ("beeper.on", None),
                             ("test.panel.start", "x")):
-            got, sent, _ = await rig.request(lambda done, n=name, p=param: InstCmd(n, p, done))
+            got, sent, _ = await rig.request(functools.partial(InstCmd, name, param))
             assert got != RESULT_SUCCESS and sent == b"", name
 
 
@@ -286,7 +289,7 @@ async def test_killpower_follows_sdtype(autojump_clock: trio.testing.MockClock,
                                         options: dict[str, str], on_battery: bool,
                                         wire: bytes, pending: str) -> None:
     engine = dump_engine()
-    async with running(engine, **options) as rig:
+    async with running(engine, options=options) as rig:
         if on_battery:
             engine.mains_fail()
             await wait_for(lambda: "OB" in (value(rig.ups, "ups.status") or ""))
@@ -302,7 +305,8 @@ async def test_killpower_follows_sdtype(autojump_clock: trio.testing.MockClock,
 
 async def test_killpower_refused_tries_the_next_method(
         autojump_clock: trio.testing.MockClock) -> None:
-    async with running(dump_engine(), advorder="01") as rig:  # S first: refused on line
+    # S first, which a unit on line refuses; then @.
+    async with running(dump_engine(), options={"advorder": "01"}) as rig:
         notes: list[str] = []
         got, sent, _ = await rig.request(lambda done: Killpower(done, notes))
         assert (got, sent) == (RESULT_SUCCESS, b"QS@000")
@@ -310,7 +314,7 @@ async def test_killpower_refused_tries_the_next_method(
 
 
 async def test_killpower_unanswered_fails(autojump_clock: trio.testing.MockClock) -> None:
-    async with running(dump_engine(), sdtype="1") as rig:
+    async with running(dump_engine(), options={"sdtype": "1"}) as rig:
         rig.engine.unplug()
         notes: list[str] = []
         got, _, _ = await rig.request(lambda done: Killpower(done, notes))
@@ -319,7 +323,7 @@ async def test_killpower_unanswered_fails(autojump_clock: trio.testing.MockClock
 
 
 @pytest.mark.parametrize("options", [{"sdtype": "9"}, {"advorder": "15"}, {"awd": "1234"}])
-def test_bad_shutdown_options_are_config_errors(options: dict[str, str]) -> None:
+def test_bad_shutdown_options_are_config_errors(options: dict[str, str | None]) -> None:
     section = UpsConfig("su", 1, "apcsmart", "/dev/ttyS0", options=options)
     with pytest.raises(DriverConfigError):
         make_driver(section, Path("."), {})
@@ -412,7 +416,7 @@ async def test_noise_never_publishes_a_wrong_value(autojump_clock: trio.testing.
             published.append((name, new))
             original_set(name, new, **flags)  # type: ignore[arg-type]
 
-        rig.ups.set = recording_set  # type: ignore[method-assign]
+        setattr(rig.ups, "set", recording_set)  # noqa: B010 (a method replaced for the test)
         rig.wire.noise = random.Random(7)
         await trio.sleep(60)
         rig.wire.noise = None

@@ -227,7 +227,7 @@ async def rig(kind: Kind, monkeypatch: pytest.MonkeyPatch, *, present: bool
     store = Store()
     ups, other = store.add("ups"), store.add("other")
     link = SimLink(kind.engine(), seed=1)
-    options = {"pollinterval": f"{INTERVAL:g}"}
+    options: dict[str, str | None] = {"pollinterval": f"{INTERVAL:g}"}
     async with trio.open_nursery() as nursery:
         node = DeviceNode(link, nursery, present=present, noise=kind.noise)
 
