@@ -23,7 +23,7 @@ from nutpy.config import UpsConfig
 from nutpy.drivers.apcsmart.driver import ApcSmart
 from nutpy.drivers.base import DriverConfigError, make_driver
 from nutpy.sim.link import SimLink
-from nutpy.sim.smart import SmartUps
+from nutpy.sim.smart import DEFAULT_COMMANDS, DEFAULT_REPLIES, SmartUps
 from nutpy.store import (
     RESULT_FAILED,
     RESULT_SUCCESS,
@@ -176,6 +176,40 @@ async def test_default_unit_as_nut_shows_it(autojump_clock: trio.testing.MockClo
         ident = ups.get("ups.id")
         assert ident is not None and ident.writable and ident.string and ident.aux == 8
         assert "shutdown.stayoff" in ups.commands and "calibrate.start" in ups.commands
+
+
+def sent_commands(rig: Rig) -> set[bytes]:
+    return {data for _, data in rig.wire.sent}
+
+
+async def test_firmware_table_replaces_a_and_caps(autojump_clock: trio.testing.MockClock
+                                                  ) -> None:
+    """An old unit NUT knows by its ``V`` answer: commands from NUT's table, no ``a``/``^Z``."""
+    replies = {cmd: reply for cmd, reply in DEFAULT_REPLIES.items() if cmd != b"b"}
+    replies[b"V"] = "8QI"
+    async with running(Engine(replies)) as rig:
+        assert value(rig.ups, "ups.model") == "Smart-UPS"
+        assert value(rig.ups, "ups.firmware") == "8QI"
+        assert value(rig.ups, "input.voltage") == "235.3"
+        assert not {b"a", b"\x1a"} & sent_commands(rig)
+        assert {"shutdown.stayoff", "test.battery.start"} <= set(rig.ups.commands)
+        high = rig.ups.get("input.transfer.high")
+        assert high is not None and not high.enums  # no ^Z: no choices learned
+
+
+async def test_without_a_the_old_probe_is_used(autojump_clock: trio.testing.MockClock
+                                               ) -> None:
+    """A unit that answers ``a`` with NA: NUT probes a fixed short list instead."""
+    commands = DEFAULT_COMMANDS.replace(b"a", b"")
+    async with running(Engine(commands=commands)) as rig:
+        probed = sent_commands(rig)
+        assert b"a" in probed
+        assert value(rig.ups, "ups.model") == "SMART-UPS 1000"  # from ^A, in the probe list
+        assert value(rig.ups, "battery.charge") == "100.0"
+        assert value(rig.ups, "input.voltage") == "235.3"
+        assert value(rig.ups, "ups.temperature") is not None  # C
+        assert value(rig.ups, "battery.runtime") is None  # j is not in the probe list
+        assert not rig.ups.commands  # nothing learned that could be commanded
 
 
 # ---- alerts ----------------------------------------------------------------------------
