@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.procs import started
-from tests.nutenv import free_port, wait_until
+from tests.nutenv import accepts_connections, free_port, wait_until
 
 NUT_LIBEXEC = Path("/lib/nut")
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
@@ -176,7 +176,7 @@ def simulator(directory: Path, name: str, *extra: str) -> Iterator[Simulator]:
     args = nutpy_command("simulate", "smart", "--link", str(link), "--dump", str(DUMP),
                          "--control", str(control), *extra)
     with started(args, directory / f"{name}.log") as proc:
-        if not wait_until(lambda: link.exists() and control.exists(), START_TIMEOUT):
+        if not wait_until(lambda: link.exists() and accepts_connections(control), START_TIMEOUT):
             raise RuntimeError(f"simulator {name} did not start")
         yield Simulator(link, control, proc.pid)
 

@@ -217,11 +217,18 @@ def simulator(model: str, directory: Path, *extra: str) -> Iterator[tuple[Path, 
                                 stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
     try:
-        if not wait_until(lambda: link.exists() and control.exists(), timeout=10):
+        # The socket file appears at bind(), a moment before listen(): wait
+        # until it takes a connection.
+        if not wait_until(lambda: link.exists() and accepts_connections(control), timeout=10):
             raise RuntimeError(f"simulator did not start: {log.read_text()}")
         yield link, control
     finally:
         _stop(proc)
+
+
+def accepts_connections(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as sock:
+        return sock.connect_ex(str(path)) == 0
 
 
 def sim_control(control: Path, *commands: str) -> list[str]:
