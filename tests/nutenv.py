@@ -227,6 +227,7 @@ def simulator(model: str, directory: Path, *extra: str) -> Iterator[tuple[Path, 
 
 
 def accepts_connections(path: Path) -> bool:
+    """Whether something listens on the Unix socket at ``path``."""
     with socket.socket(socket.AF_UNIX) as sock:
         return sock.connect_ex(str(path)) == 0
 
