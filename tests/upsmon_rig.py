@@ -158,6 +158,13 @@ class Rig:
     # ---- set-up and tear-down ------------------------------------------------
 
     def __enter__(self) -> Rig:
+        try:
+            return self._start()
+        except BaseException:
+            self._stack.close()  # stop whatever had started
+            raise
+
+    def _start(self) -> Rig:
         self.root.mkdir(parents=True, exist_ok=True)
         extra = ["--dump", str(FIXTURES / "smart-ups-1500.dev")] if self.model == "smart" else []
         self._link, self.control = self._stack.enter_context(
