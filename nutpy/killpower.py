@@ -31,13 +31,13 @@ import trio
 
 from nutpy.config import Config, UpsConfig
 from nutpy.drivers.base import DriverConfigError, make_driver, supervise
+from nutpy.lines import LineReader, LineTooLong, unix_listener
 from nutpy.store import RESULT_SUCCESS, Availability, Killpower, Store, UpsState
 
 log = logging.getLogger("nutpy.killpower")
 
 SOCKET_NAME = "nutpy.sock"
 ANSWER_TIMEOUT = 30.0  # for the UPS to be read, then again for it to confirm
-_MAX_LINE = 4096
 
 
 @dataclass
@@ -110,12 +110,14 @@ async def _run_here(cfg: Config, sections: list[UpsConfig], timeout: float) -> l
 
 async def _ask_server(stream: trio.SocketStream, names: list[str]) -> list[Outcome]:
     outcomes = []
-    lines = _LineReader(stream)
+    lines = LineReader(stream)
     for name in names:
         await stream.send_all(f"KILLPOWER {name}\n".encode())
         outcome = Outcome(name, False)
         while True:
             line = await lines.next()
+            if line is None:
+                raise ConnectionError("nutpy serve closed the connection")
             if line.startswith("NOTE "):
                 outcome.notes.append(line[5:])
                 continue
@@ -125,25 +127,6 @@ async def _ask_server(stream: trio.SocketStream, names: list[str]) -> list[Outco
             break
         outcomes.append(outcome)
     return outcomes
-
-
-class _LineReader:
-    def __init__(self, stream: trio.abc.ReceiveStream) -> None:
-        self._stream = stream
-        self._buffer = bytearray()
-
-    async def next(self) -> str:
-        """The next line, without its newline; ConnectionError at end of stream."""
-        while b"\n" not in self._buffer:
-            if len(self._buffer) > _MAX_LINE:
-                raise ConnectionError("line too long")
-            data = await self._stream.receive_some(_MAX_LINE)
-            if not data:
-                raise ConnectionError("the other end closed the connection")
-            self._buffer += data
-        line, _, rest = bytes(self._buffer).partition(b"\n")
-        self._buffer = bytearray(rest)
-        return line.decode("utf-8", "replace")
 
 
 async def _connect(path: Path) -> trio.SocketStream | None:
@@ -180,13 +163,16 @@ async def killpower(cfg: Config, names: list[str], control: Path,
 
 
 async def _answer(store: Store, maxage: float, stream: trio.abc.Stream) -> None:
-    lines = _LineReader(stream)
+    lines = LineReader(stream)
     async with stream:
         while True:
             try:
-                words = (await lines.next()).split()
-            except (ConnectionError, trio.BrokenResourceError):
+                line = await lines.next()
+            except (LineTooLong, trio.BrokenResourceError):
                 return
+            if line is None:
+                return
+            words = line.split()
             if len(words) != 2 or words[0].upper() != "KILLPOWER":
                 reply = "ERR UNKNOWN-COMMAND\n"
             elif (ups := store.get(words[1])) is None:
@@ -201,42 +187,31 @@ async def _answer(store: Store, maxage: float, stream: trio.abc.Stream) -> None:
                 await stream.send_all(reply.encode())
 
 
-async def _claim(path: Path) -> trio.socket.SocketType | None:
-    """Bind the control socket; None if another server owns it or it cannot be made."""
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    with probe:
+async def _claim(path: Path) -> trio.SocketListener | None:
+    """Listen on the control socket; None if another server owns it or it cannot be made."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
         if probe.connect_ex(os.fspath(path)) == 0:
             log.error("%s: another nutpy serve answers there; no control socket", path)
             return None
-    sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # left behind by a server that did not stop cleanly
-        old = os.umask(0o177)
-        try:
-            await sock.bind(os.fspath(path))
-        finally:
-            os.umask(old)
-        sock.listen(16)
+        return await unix_listener(path, mode=0o600)
     except OSError as exc:
-        sock.close()
         log.warning("no control socket at %s (%s): nutpy killpower will open the "
                     "ports itself while this server runs", path, exc.strerror or exc)
         return None
-    return sock
 
 
 async def serve_control(store: Store, maxage: float, path: Path) -> None:
     """Answer ``nutpy killpower`` on ``path`` until cancelled."""
-    sock = await _claim(path)
-    if sock is None:
+    listener = await _claim(path)
+    if listener is None:
         return
 
     async def handler(stream: trio.SocketStream) -> None:
         await _answer(store, maxage, stream)
 
     try:
-        await trio.serve_listeners(handler, [trio.SocketListener(sock)])
+        await trio.serve_listeners(handler, [listener])
     finally:
         with contextlib.suppress(OSError):
             path.unlink()

@@ -23,6 +23,7 @@ from nutpy.server.tracking import Tracking
 from nutpy.store import InstCmd, Request, SetVar, Store, UpsState
 from nutpy.tokenizer import Line, Tokenizer
 from tests.fuzzing import Generator, check_reply
+from tests.test_session import Clock
 
 INPUTS = 100_000
 SEED = 6
@@ -51,13 +52,6 @@ PROBE = b"GET VAR main ups.status\n"
 PROBE_REPLY = 'VAR main ups.status "OL"\n'
 RESYNC = b'x"\n'  # ends a line whatever state the tokenizer is in (quote, escape, comment)
 GRANTS = ("OK PRIMARY-GRANTED", "OK MASTER-GRANTED", "OK FSD-SET")
-
-
-class Clock:
-    now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _context() -> tuple[ServerContext, UpsState]:

@@ -171,13 +171,20 @@ def test_admin_with_set_fsd_cannot_login(ctx: ServerContext) -> None:
         "OK\nOK\nERR ACCESS-DENIED\nOK FSD-SET\n"
 
 
-async def test_set_var_checks_and_reaches_driver(ctx: ServerContext) -> None:
+def admin_with_driver(ctx: ServerContext
+                      ) -> tuple[Session, trio.MemoryReceiveChannel[Request]]:
+    """An admin session, and what reaches the driver of UPS ``main``."""
     ups = ctx.store.get("main")
     assert ups is not None
     send, receive = trio.open_memory_channel[Request](10)
     ups.attach(send)
     s = Session(ctx, "x")
     say(s, "USERNAME admin", "PASSWORD pw")
+    return s, receive
+
+
+async def test_set_var_checks_and_reaches_driver(ctx: ServerContext) -> None:
+    s, receive = admin_with_driver(ctx)
     assert say(s, "SET VAR main battery.charge 5") == "ERR READONLY\n"
     assert say(s, "SET VAR main nosuch.var 5") == "ERR VAR-NOT-SUPPORTED\n"
     assert say(s, "SET VAR main ups.id toolong") == "ERR TOO-LONG\n"
@@ -192,12 +199,7 @@ async def test_set_var_checks_and_reaches_driver(ctx: ServerContext) -> None:
 
 
 async def test_instcmd_acl_and_tracking(ctx: ServerContext) -> None:
-    ups = ctx.store.get("main")
-    assert ups is not None
-    send, receive = trio.open_memory_channel[Request](10)
-    ups.attach(send)
-    s = Session(ctx, "x")
-    say(s, "USERNAME admin", "PASSWORD pw")
+    s, receive = admin_with_driver(ctx)
     assert say(s, "INSTCMD main load.off") == "ERR CMD-NOT-SUPPORTED\n"
     assert say(s, "INSTCMD main beeper.enable") == "ERR ACCESS-DENIED\n"
     assert say(s, "GET TRACKING") == "OFF\n"

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import trio
 
+from nutpy.lines import LineReader, LineTooLong, unix_listener
 from nutpy.sim.control import Engine, Noise, cut_short, random_garbage, run_control
 
 log = logging.getLogger("nutpy.sim")
 
 TICK_INTERVAL = 0.05
-MAX_CONTROL_LINE = 4096
 
 
 class SimLink:
@@ -103,27 +103,23 @@ class SimLink:
 
     async def serve_control_stream(self, stream: trio.abc.Stream) -> None:
         """The control language over a byte stream, one command per line."""
-        buffer = b""
-        while data := await stream.receive_some(4096):
-            buffer += data
-            while b"\n" in buffer:
-                raw, buffer = buffer.split(b"\n", 1)
-                answer = self.control(raw.decode("utf-8", "replace"))
-                await stream.send_all("".join(f"{a}\n" for a in answer).encode())
-            if len(buffer) > MAX_CONTROL_LINE:
+        reader = LineReader(stream)
+        while True:
+            try:
+                line = await reader.next()
+            except LineTooLong:
                 await stream.send_all(b"ERR line too long\n")
-                buffer = b""
+                continue
+            if line is None:
+                return
+            answer = self.control(line)
+            await stream.send_all("".join(f"{a}\n" for a in answer).encode())
 
     async def serve_control_socket(self, path: Path, *,
                                    task_status: trio.TaskStatus[None]
                                    = trio.TASK_STATUS_IGNORED) -> None:
         """Accept control connections on a Unix socket at ``path``."""
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        sock = trio.socket.socket(trio.socket.AF_UNIX, trio.socket.SOCK_STREAM)
-        await sock.bind(str(path))
-        sock.listen(16)
-        listener = trio.SocketListener(sock)
+        listener = await unix_listener(path)
         task_status.started()
         try:
             async with listener, trio.open_nursery() as nursery:
@@ -142,13 +138,17 @@ class SimLink:
     async def serve_terminal(self) -> None:
         """Read control commands typed on stdin, answer on stdout."""
         async with trio.lowlevel.FdStream(os.dup(sys.stdin.fileno())) as stdin:
-            buffer = b""
-            while data := await stdin.receive_some(4096):
-                buffer += data
-                while b"\n" in buffer:
-                    raw, buffer = buffer.split(b"\n", 1)
-                    for line in self.control(raw.decode("utf-8", "replace")):
-                        print(line, flush=True)
+            reader = LineReader(stdin)
+            while True:
+                try:
+                    line = await reader.next()
+                except LineTooLong as exc:
+                    print(f"ERR {exc}", flush=True)
+                    continue
+                if line is None:
+                    return
+                for answer in self.control(line):
+                    print(answer, flush=True)
 
 
 @contextlib.asynccontextmanager
