@@ -22,13 +22,14 @@ import trio
 from nutpy import config as configmod
 from nutpy import sdnotify
 from nutpy.config import Config, Diagnostic, UpsConfig
-from nutpy.descriptions import load_descriptions
-from nutpy.drivers.base import Driver, DriverConfigError, make_driver, supervise
+from nutpy.config.descriptions import load_descriptions
+from nutpy.drivers.base import supervise
+from nutpy.frontends.nut.listener import make_tls_context, open_listeners, serve_listeners
+from nutpy.frontends.nut.session import ServerContext
+from nutpy.frontends.nut.tracking import Tracking
 from nutpy.killpower import serve_control
-from nutpy.server.listener import make_tls_context, open_listeners, serve_listeners
-from nutpy.server.session import ServerContext
-from nutpy.server.tracking import Tracking
 from nutpy.store import Store
+from nutpy.wiring import build_driver
 
 log = logging.getLogger("nutpy")
 
@@ -42,21 +43,6 @@ def report(diagnostics: list[Diagnostic]) -> None:
     for diag in diagnostics:
         level = logging.ERROR if diag.severity == "error" else logging.WARNING
         log.log(level, "%s", diag)
-
-
-def build_driver(section: UpsConfig, cfg: Config) -> Driver | Diagnostic:
-    """The section's driver, or the error that keeps it from running."""
-    try:
-        return make_driver(section, cfg.directory, cfg.ups.globals)
-    except DriverConfigError as exc:
-        return Diagnostic(str(cfg.directory / "ups.conf"), section.lineno, "error",
-                          f"[{section.name}] {exc}; it stays DRIVER-NOT-CONNECTED")
-
-
-def check(cfg: Config) -> list[Diagnostic]:
-    """Every problem ``serve`` reports for ``cfg``: the files' and the drivers'."""
-    built = (build_driver(section, cfg) for section in cfg.ups.ups)
-    return cfg.diagnostics + [d for d in built if isinstance(d, Diagnostic)]
 
 
 @dataclass

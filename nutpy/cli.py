@@ -32,7 +32,7 @@ def _setup_logging(debug: int) -> None:
 
 def check_config(directory: Path) -> int:
     """Print every problem as ``file:line: severity: message``; 1 on any error."""
-    from nutpy.app import check
+    from nutpy.wiring import check
 
     cfg = configmod.load(directory)
     problems = check(cfg)

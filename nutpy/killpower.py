@@ -30,9 +30,10 @@ from pathlib import Path
 import trio
 
 from nutpy.config import Config, UpsConfig
-from nutpy.drivers.base import DriverConfigError, make_driver, supervise
+from nutpy.drivers.base import DriverConfigError, supervise
 from nutpy.lines import LineReader, LineTooLong, unix_listener
 from nutpy.store import RESULT_SUCCESS, Availability, Killpower, Store, UpsState
+from nutpy.wiring import make_driver
 
 log = logging.getLogger("nutpy.killpower")
 

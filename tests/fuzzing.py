@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import re
 
-from nutpy.server.protocol import HELP_TEXT, Err
+from nutpy.protocols.nut import HELP_TEXT, Err
 
 # Bytes the tokenizer treats specially, plus bytes it drops.
 SPECIAL = b'\n\r\t\v\f "\\#=\x00\x01\x1b\x7f\x80\xff'

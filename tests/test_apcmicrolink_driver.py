@@ -19,9 +19,9 @@ import trio
 import trio.testing
 
 from nutpy.config import UpsConfig
-from nutpy.drivers.apcmicrolink import codec
 from nutpy.drivers.apcmicrolink.driver import ApcMicrolink
-from nutpy.drivers.base import DriverConfigError, make_driver
+from nutpy.drivers.base import DriverConfigError, DriverSetup
+from nutpy.protocols.apcmicrolink import codec
 from nutpy.sim.link import SimLink
 from nutpy.sim.microlink import MicrolinkSim
 from nutpy.store import (
@@ -37,6 +37,7 @@ from nutpy.store import (
     Store,
     UpsState,
 )
+from nutpy.wiring import make_driver
 from tests.test_microlink_codec import COMMAND_FRAMES, EXPECTED
 
 H = bytes.fromhex
@@ -135,7 +136,7 @@ async def rig(width: int = 16, idle_timeout: float = 0.75) -> AsyncIterator[Rig]
     r = Rig(sim, Tap(host), store, store.add("ml"))
     send, receive = trio.open_memory_channel[Request](16)
     r.ups.attach(send)
-    driver = ApcMicrolink(_section(), Path("."), {})
+    driver = ApcMicrolink(DriverSetup(_section(), Path("."), {}))
     async with trio.open_nursery() as nursery:
         nursery.start_soon(SimLink(sim).serve, device)
         nursery.start_soon(driver.serve, r.tap, r.ups, receive)
@@ -272,9 +273,9 @@ async def test_bad_requests_are_answered(autojump_clock: trio.testing.MockClock)
 
 def test_config_errors() -> None:
     with pytest.raises(DriverConfigError, match="cmdsrc"):
-        ApcMicrolink(_section(cmdsrc="serial"), Path("."), {})
+        ApcMicrolink(DriverSetup(_section(cmdsrc="serial"), Path("."), {}))
     with pytest.raises(DriverConfigError):
-        ApcMicrolink(_section("ftp://x"), Path("."), {})
+        make_driver(_section("ftp://x"), Path("."), {})
 
 
 async def test_cmdsrc_picks_the_source_bit(autojump_clock: trio.testing.MockClock) -> None:
@@ -286,7 +287,7 @@ async def test_cmdsrc_picks_the_source_bit(autojump_clock: trio.testing.MockCloc
     results: list[int] = []
     async with trio.open_nursery() as nursery:
         nursery.start_soon(SimLink(sim).serve, device)
-        driver = ApcMicrolink(_section(cmdsrc="usb"), Path("."), {})
+        driver = ApcMicrolink(DriverSetup(_section(cmdsrc="usb"), Path("."), {}))
         nursery.start_soon(driver.serve, tap, ups, receive)
         with trio.fail_after(10):
             while not ups.commands:

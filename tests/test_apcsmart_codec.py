@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nutpy.drivers.apcsmart import codec
-from nutpy.drivers.apcsmart.codec import (
+from nutpy.protocols.apcsmart import codec
+from nutpy.protocols.apcsmart.codec import (
     Alert,
     AlertEvent,
     CapEntry,

@@ -21,7 +21,7 @@ import trio.testing
 
 from nutpy.config import UpsConfig
 from nutpy.drivers.apcsmart.driver import ApcSmart
-from nutpy.drivers.base import DriverConfigError, make_driver
+from nutpy.drivers.base import DriverConfigError, DriverSetup
 from nutpy.sim.link import SimLink
 from nutpy.sim.smart import DEFAULT_COMMANDS, DEFAULT_REPLIES, SmartUps
 from nutpy.store import (
@@ -34,6 +34,7 @@ from nutpy.store import (
     Store,
     UpsState,
 )
+from nutpy.wiring import make_driver
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MAXAGE = 15.0
@@ -124,7 +125,7 @@ async def running(engine: Engine | None = None, interval: float = 2.0,
     ups = Store().add("su")
     section = UpsConfig("su", 1, "apcsmart", "sim:smart",
                         options={"pollinterval": f"{interval:g}", **(options or {})})
-    driver = ApcSmart(section, Path("."), {})
+    driver = ApcSmart(DriverSetup(section, Path("."), {}))
     link = SimLink(engine, seed=seed)
     host, sim = trio.testing.memory_stream_pair()
     wire = Wire(host)
@@ -420,7 +421,7 @@ async def test_a_closed_port_is_reopened(nursery: trio.Nursery) -> None:
     section = UpsConfig("su", 1, "apcsmart", f"socket://127.0.0.1:{port}")
     ups = Store().add("su")
     _send, receive = trio.open_memory_channel[Request](16)
-    nursery.start_soon(ApcSmart(section, Path("."), {}).run, ups, receive)
+    nursery.start_soon(make_driver(section, Path("."), {}).run, ups, receive)
     await wait_for(lambda: ups.last_update is not None, timeout=10)
     connections[0].cancel()
     await wait_for(lambda: ups.driver_stale, timeout=5)

@@ -17,11 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nutpy.config import UpsdConf, parse_upsd_users
-from nutpy.descriptions import Descriptions
-from nutpy.server.session import ServerContext, Session
-from nutpy.server.tracking import Tracking
+from nutpy.config.descriptions import Descriptions
+from nutpy.frontends.nut.session import ServerContext, Session
+from nutpy.frontends.nut.tracking import Tracking
+from nutpy.protocols.tokenizer import Line, Tokenizer
 from nutpy.store import InstCmd, Request, SetVar, Store, UpsState
-from nutpy.tokenizer import Line, Tokenizer
 from tests.fuzzing import Generator, check_reply
 from tests.test_session import Clock
 

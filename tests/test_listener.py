@@ -12,8 +12,8 @@ import trio
 import trio.testing
 
 from nutpy.config import Listen, UpsdConf
-from nutpy.descriptions import Descriptions
-from nutpy.server.listener import (
+from nutpy.config.descriptions import Descriptions
+from nutpy.frontends.nut.listener import (
     HANDSHAKE_TIMEOUT,
     IDLE_TIMEOUT,
     OUTPUT_LIMIT,
@@ -23,8 +23,8 @@ from nutpy.server.listener import (
     open_listeners,
     serve_listeners,
 )
-from nutpy.server.session import ServerContext
-from nutpy.server.tracking import Tracking
+from nutpy.frontends.nut.session import ServerContext
+from nutpy.frontends.nut.tracking import Tracking
 from nutpy.store import Store
 from tests.nutenv import make_certificate
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from nutpy.drivers.apcmicrolink import codec
-from nutpy.drivers.apcmicrolink.codec import (
+from nutpy.protocols.apcmicrolink import codec
+from nutpy.protocols.apcmicrolink.codec import (
     FrameAssembler,
     Header,
     Kind,

@@ -30,14 +30,14 @@ import trio
 import trio.testing
 
 from nutpy.config import UpsConfig
-from nutpy.drivers import base, transport
-from nutpy.drivers.base import make_driver
-from nutpy.drivers.transport import PortSpec, open_port
+from nutpy import ports
+from nutpy.ports import PortSpec, open_port
 from nutpy.sim.control import Engine
 from nutpy.sim.link import SimLink
 from nutpy.sim.microlink import MicrolinkSim
 from nutpy.sim.smart import SmartUps
 from nutpy.store import Availability, Request, Store, UpsState
+from nutpy.wiring import make_driver
 
 MAXAGE = 15.0
 INTERVAL = 2.0
@@ -235,7 +235,7 @@ async def rig(kind: Kind, monkeypatch: pytest.MonkeyPatch, *, present: bool
                    ) -> contextlib.AbstractAsyncContextManager[trio.abc.Stream]:
             return node.open() if spec.target == NODE else open_port(spec, baudrate, confdir)
 
-        monkeypatch.setattr(base, "open_port", opener)
+        monkeypatch.setattr(ports, "open_port", opener)
         r = Rig(kind, store, ups, other, link, node, dict(kind.before))
         for state, section in ((ups, UpsConfig("ups", 1, kind.driver, NODE, options=options)),
                                (other, UpsConfig("other", 2, "apcsmart", "sim:smart",
@@ -308,4 +308,4 @@ async def test_a_connection_that_never_comes_is_given_up(
     with pytest.raises(TimeoutError):
         async with open_port(PortSpec("tcp", "127.0.0.1", 9), 2400, Path(".")):
             pass
-    assert trio.current_time() - start == transport.CONNECT_TIMEOUT
+    assert trio.current_time() - start == ports.CONNECT_TIMEOUT

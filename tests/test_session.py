@@ -8,9 +8,9 @@ import pytest
 import trio
 
 from nutpy.config import UpsdConf, parse_upsd_users
-from nutpy.descriptions import Descriptions, parse_cmdvartab
-from nutpy.server.session import ServerContext, Session
-from nutpy.server.tracking import Tracking
+from nutpy.config.descriptions import Descriptions, parse_cmdvartab
+from nutpy.frontends.nut.session import ServerContext, Session
+from nutpy.frontends.nut.tracking import Tracking
 from nutpy.store import RESULT_FAILED, RESULT_SUCCESS, InstCmd, Request, SetVar, Store
 
 USERS = b"""
@@ -65,7 +65,7 @@ def ctx(clock: Clock) -> ServerContext:
 
 
 def say(session: Session, *lines: str) -> str:
-    from nutpy.tokenizer import Line, Tokenizer
+    from nutpy.protocols.tokenizer import Line, Tokenizer
 
     tok = Tokenizer()
     out = []
@@ -290,7 +290,7 @@ def test_passwords_are_compared_in_constant_time(ctx: ServerContext,
         compared.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr("nutpy.server.session.hmac.compare_digest", spy)
+    monkeypatch.setattr("nutpy.frontends.nut.state.hmac.compare_digest", spy)
     for user, password, reply in (("admin", "pw", "OK FSD-SET\n"),
                                   ("admin", "pX", "ERR ACCESS-DENIED\n"),
                                   ("nobody", "pw", "ERR ACCESS-DENIED\n")):

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nutpy.drivers.apcmicrolink import codec
-from nutpy.drivers.apcmicrolink.codec import (
+from nutpy.protocols.apcmicrolink import codec
+from nutpy.protocols.apcmicrolink.codec import (
     Authenticated,
     AuthFailed,
     Event,

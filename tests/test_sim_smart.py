@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nutpy.devfile import dev_variables
-from nutpy.drivers.apcsmart import codec
-from nutpy.drivers.apcsmart.codec import Alert, AlertEvent, Outcome, ReadMode, ReplyLine, Splitter
+from nutpy.protocols.apcsmart import codec
+from nutpy.protocols.apcsmart.codec import Alert, AlertEvent, Outcome, ReadMode, ReplyLine, Splitter
+from nutpy.protocols.devfile import dev_variables
 from nutpy.sim.control import random_garbage
 from nutpy.sim.smart import DEFAULT_CAPS, SmartUps
 

@@ -9,8 +9,9 @@ import trio
 import trio.testing
 
 from nutpy.config import UpsConfig
-from nutpy.devfile import Assign, Timer, parse_steps
+from nutpy.drivers.base import DriverSetup
 from nutpy.drivers.dummy import DummyUps
+from nutpy.protocols.devfile import Assign, Timer, parse_steps
 from nutpy.store import RESULT_SUCCESS, RESULT_UNKNOWN, InstCmd, Request, SetVar, Store
 
 
@@ -53,7 +54,7 @@ def test_parse_steps_of_dev_and_seq() -> None:
 
 def _driver(tmp_path: Path, name: str, text: str) -> DummyUps:
     (tmp_path / name).write_text(text)
-    return DummyUps(UpsConfig("u", 1, "dummy-ups", name), tmp_path, {})
+    return DummyUps(DriverSetup(UpsConfig("u", 1, "dummy-ups", name), tmp_path, {}))
 
 
 async def test_seq_file_plays_its_steps_in_a_loop(tmp_path: Path,
@@ -109,7 +110,7 @@ async def test_dev_file_set_var_and_instcmd(tmp_path: Path,
 
 async def test_missing_file_leaves_driver_not_connected(
         tmp_path: Path, autojump_clock: trio.testing.MockClock) -> None:
-    driver = DummyUps(UpsConfig("u", 1, "dummy-ups", "absent.dev"), tmp_path, {})
+    driver = DummyUps(DriverSetup(UpsConfig("u", 1, "dummy-ups", "absent.dev"), tmp_path, {}))
     store = Store()
     ups = store.add("u")
     _, receive = trio.open_memory_channel[Request](4)

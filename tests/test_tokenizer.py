@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nutpy.tokenizer import (
+from nutpy.protocols.tokenizer import (
     MAX_WORD_LENGTH,
     MAX_WORDS,
     QUOTE_HASH_ERROR,

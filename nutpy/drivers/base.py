@@ -1,10 +1,13 @@
 """The driver contract, and the supervisor that keeps each driver running.
 
-A driver is an object with ``async run(ups, requests)``: it publishes into
-``ups`` (a :class:`~nutpy.store.UpsState`) and executes the client requests
-that arrive on ``requests``.  It never learns that a network exists.  If it
-raises, the supervisor logs the failure once, marks the UPS disconnected and
-starts it again with back-off.
+A driver is built from a :class:`DriverSetup` and is an object with
+``async run(ups, requests)``: it publishes into ``ups`` (a
+:class:`~nutpy.store.UpsState`) and executes the client requests that arrive
+on ``requests``.  It never learns that a network exists, nor what is at the
+other end of its line: it calls ``setup.open_line(baudrate)`` and gets a trio
+``Stream`` (a serial port, a TCP connection to ser2net or a simulator; the
+wiring decides).  If it raises, the supervisor logs the failure once, marks
+the UPS disconnected and starts it again with back-off.
 
 Serial drivers keep their port with :func:`keep_port` and report freshness
 through :class:`LinkHealth`: a port that cannot be opened, disappears or
@@ -15,9 +18,12 @@ once, not on every attempt.
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn, Protocol
 
@@ -25,7 +31,6 @@ import trio
 
 from nutpy import __version__
 from nutpy.config import UpsConfig
-from nutpy.drivers.transport import PortError, PortSpec, open_port, parse_port
 from nutpy.store import RESULT_FAILED, Request, UpsState
 
 log = logging.getLogger("nutpy.driver")
@@ -38,8 +43,25 @@ REPORT_EVERY = 600.0  # seconds between "still failing" lines for one outage
 WARNINGS_PER_REPORT = 5  # most WARNINGs one UPS logs in REPORT_EVERY (a flapping line)
 # A port that cannot be opened or fails under the driver: an unplugged USB
 # adapter gives ENOENT, ENXIO, EIO or end of file; ser2net a refused, timed
-# out or broken connection; a sim: port with bad options a PortError.
-PORT_ERRORS: tuple[type[Exception], ...] = (OSError, PortError, trio.BrokenResourceError)
+# out or broken connection.
+PORT_ERRORS: tuple[type[Exception], ...] = (OSError, trio.BrokenResourceError)
+
+OpenLine = Callable[[int], AbstractAsyncContextManager[trio.abc.Stream]]
+"""Opens the UPS's line at a baud rate, for as long as the ``async with`` lasts."""
+
+
+def _no_line(baudrate: int) -> AbstractAsyncContextManager[trio.abc.Stream]:
+    raise OSError(errno.ENODEV, "this driver has no serial line")
+
+
+@dataclass(frozen=True)
+class DriverSetup:
+    """What a driver is built from: its ups.conf section and what surrounds it."""
+
+    section: UpsConfig
+    confdir: Path
+    globals: Mapping[str, str | None]
+    open_line: OpenLine = _no_line
 
 
 class Driver(Protocol):
@@ -47,29 +69,11 @@ class Driver(Protocol):
                   requests: trio.MemoryReceiveChannel[Request]) -> None: ...
 
 
-DriverFactory = Callable[[UpsConfig, Path, dict[str, str | None]], Driver]
+DriverFactory = Callable[[DriverSetup], Driver]
 
 
 class DriverConfigError(Exception):
     """The ups.conf section cannot work with this driver (bad port, say)."""
-
-
-def _registry() -> dict[str, DriverFactory]:
-    from nutpy.drivers.apcmicrolink.driver import ApcMicrolink
-    from nutpy.drivers.apcsmart.driver import ApcSmart
-    from nutpy.drivers.dummy import DummyUps
-
-    return {"dummy-ups": DummyUps,
-            "apcmicrolink": ApcMicrolink,
-            "apcsmart": ApcSmart}
-
-
-def port_spec(section: UpsConfig) -> PortSpec:
-    """The section's ``port`` parsed, or DriverConfigError saying what is wrong."""
-    try:
-        return parse_port(section.port)
-    except PortError as exc:
-        raise DriverConfigError(str(exc)) from exc
 
 
 def publish_driver_info(ups: UpsState, name: str, parameters: dict[str, str]) -> None:
@@ -90,22 +94,7 @@ def mirror_device_info(ups: UpsState) -> None:
             ups.set(f"device.{suffix}", var.value)
 
 
-def driver_names() -> list[str]:
-    return sorted(_registry())
-
-
-def make_driver(section: UpsConfig, confdir: Path,
-                globals_: dict[str, str | None]) -> Driver:
-    """Build the driver named in the section; DriverConfigError if it cannot be."""
-    factory = _registry().get(section.driver)
-    if factory is None:
-        raise DriverConfigError(
-            f"driver '{section.driver}' is not one nutpy has "
-            f"(it has: {', '.join(driver_names())})")
-    return factory(section, confdir, globals_)
-
-
-def poll_interval(section: UpsConfig, globals_: dict[str, str | None]) -> float:
+def poll_interval(section: UpsConfig, globals_: Mapping[str, str | None]) -> float:
     raw = section.options.get("pollinterval") or globals_.get("pollinterval")
     return float(raw) if raw and raw.isdigit() and int(raw) > 0 else DEFAULT_POLLINTERVAL
 
@@ -202,7 +191,7 @@ Serve = Callable[[trio.abc.Stream, UpsState, trio.MemoryReceiveChannel[Request]]
                  Awaitable[None]]
 
 
-async def keep_port(spec: PortSpec, port: str, baudrate: int, confdir: Path, *,
+async def keep_port(open_line: OpenLine, port: str, baudrate: int, *,
                     ups: UpsState, requests: trio.MemoryReceiveChannel[Request],
                     serve: Serve, health: LinkHealth, interval: float,
                     lost: tuple[type[Exception], ...] = ()) -> NoReturn:
@@ -215,7 +204,7 @@ async def keep_port(spec: PortSpec, port: str, baudrate: int, confdir: Path, *,
     """
     while True:
         try:
-            async with open_port(spec, baudrate, confdir) as stream:
+            async with open_line(baudrate) as stream:
                 await serve(stream, ups, requests)
         except* (*PORT_ERRORS, *lost) as group:
             health.lost(ups, f"{port}: {_reason(_first_leaf(group))}", trio.current_time())

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import trio
 
-from nutpy.config import UpsConfig
-from nutpy.devfile import Assign, parse_steps
 from nutpy.drivers.base import (
     DriverConfigError,
+    DriverSetup,
     mirror_device_info,
     poll_interval,
     publish_driver_info,
 )
 from nutpy.drivers.dummy_types import string_length
+from nutpy.protocols.devfile import Assign, parse_steps
 from nutpy.store import (
     RESULT_SUCCESS,
     RESULT_UNKNOWN,
@@ -47,9 +47,9 @@ def resolve_port(port: str, confdir: Path) -> Path:
 
 
 class DummyUps:
-    def __init__(self, section: UpsConfig, confdir: Path,
-                 globals_: dict[str, str | None]) -> None:
-        self.path = resolve_port(section.port, confdir)
+    def __init__(self, setup: DriverSetup) -> None:
+        section = setup.section
+        self.path = resolve_port(section.port, setup.confdir)
         mode = section.options.get("mode")
         if mode is None:
             mode = "dummy-loop" if self.path.suffix == ".seq" else "dummy-once"
@@ -59,7 +59,7 @@ class DummyUps:
         self.loop = mode == "dummy-loop"
         self.mode = mode
         self.port = section.port
-        self.interval = poll_interval(section, globals_)
+        self.interval = poll_interval(section, setup.globals)
 
     def apply(self, ups: UpsState, name: str, value: str) -> None:
         """Set one variable the way dummy-ups's setvar does."""

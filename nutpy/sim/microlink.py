@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from nutpy.drivers.apcmicrolink.codec import (
+from nutpy.protocols.apcmicrolink.codec import (
     ACK,
     NAK,
     VARIABLES,

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nutpy.devfile import dev_variables
-from nutpy.drivers.apcsmart import codec
-from nutpy.drivers.apcsmart.codec import Alert
+from nutpy.protocols.apcsmart import codec
+from nutpy.protocols.apcsmart.codec import Alert
+from nutpy.protocols.devfile import dev_variables
 
 # Section 7: a Smart-UPS 1000, 230 V (real SU1000 readings).
 DEFAULT_REPLIES: dict[bytes, str] = {

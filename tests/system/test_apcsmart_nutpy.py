@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nutpy.devfile import dev_variables
-from nutpy.drivers.apcsmart import codec
+from nutpy.protocols.apcsmart import codec
+from nutpy.protocols.devfile import dev_variables
 from tests.nutenv import (
     FIXTURES,
     free_port,

@@ -31,10 +31,10 @@ from PyNUTClient import PyNUT
 
 from nutpy import config as configmod
 from nutpy.config import Listen, UpsdConf, User
-from nutpy.descriptions import load_descriptions
-from nutpy.server.listener import open_listeners, serve_listeners
-from nutpy.server.session import ServerContext
-from nutpy.server.tracking import Tracking
+from nutpy.config.descriptions import load_descriptions
+from nutpy.frontends.nut.listener import open_listeners, serve_listeners
+from nutpy.frontends.nut.session import ServerContext
+from nutpy.frontends.nut.tracking import Tracking
 from nutpy.store import RESULT_SUCCESS, Request, SetVar, Store, UpsState
 from tests.nutenv import (
     FIXTURES,

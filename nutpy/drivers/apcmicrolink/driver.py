@@ -1,6 +1,6 @@
 """NUT's ``apcmicrolink`` driver: a trio shell around the codec's Session.
 
-The :class:`~nutpy.drivers.apcmicrolink.codec.Session` decides what to send
+The :class:`~nutpy.protocols.apcmicrolink.codec.Session` decides what to send
 and what the bytes mean; this module moves the bytes, keeps the time,
 publishes what the session decoded and turns client requests into writes.
 
@@ -19,12 +19,18 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from pathlib import Path
 
 import trio
 
-from nutpy.config import UpsConfig
-from nutpy.drivers.apcmicrolink.codec import (
+from nutpy.drivers.base import (
+    DriverConfigError,
+    DriverSetup,
+    LinkHealth,
+    keep_port,
+    poll_interval,
+    publish_driver_info,
+)
+from nutpy.protocols.apcmicrolink.codec import (
     SOURCES,
     Authenticated,
     AuthFailed,
@@ -39,14 +45,6 @@ from nutpy.drivers.apcmicrolink.codec import (
     WriteFailed,
     available_commands,
     settings,
-)
-from nutpy.drivers.base import (
-    DriverConfigError,
-    LinkHealth,
-    keep_port,
-    poll_interval,
-    port_spec,
-    publish_driver_info,
 )
 from nutpy.store import (
     RESULT_FAILED,
@@ -68,22 +66,21 @@ RECEIVE_SIZE = 1024
 
 
 class ApcMicrolink:
-    def __init__(self, section: UpsConfig, confdir: Path,
-                 globals_: dict[str, str | None]) -> None:
-        self.spec = port_spec(section)
+    def __init__(self, setup: DriverSetup) -> None:
+        section = setup.section
+        self.open_line = setup.open_line
         source = section.options.get("cmdsrc") or "rj45"
         if source not in SOURCES:
             raise DriverConfigError(f"cmdsrc '{source}' is not one of {', '.join(SOURCES)}")
         self.source = source
         self.port = section.port
-        self.confdir = confdir
-        self.interval = poll_interval(section, globals_)  # how often a lost port is retried
+        self.interval = poll_interval(section, setup.globals)  # how often a lost port is retried
         self.health = LinkHealth(section.name, log)
 
     async def run(self, ups: UpsState,
                   requests: trio.MemoryReceiveChannel[Request]) -> None:
         publish_driver_info(ups, "apcmicrolink", {"port": self.port})
-        await keep_port(self.spec, self.port, BAUDRATE, self.confdir, ups=ups,
+        await keep_port(self.open_line, self.port, BAUDRATE, ups=ups,
                         requests=requests, serve=self.serve, health=self.health,
                         interval=self.interval)
 

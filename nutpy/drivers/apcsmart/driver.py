@@ -19,24 +19,22 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import trio
 
-from nutpy.config import UpsConfig
-from nutpy.drivers.apcsmart import codec
-from nutpy.drivers.apcsmart.codec import Alert, Outcome, ReadMode
 from nutpy.drivers.apcsmart.line import LineLost, SmartLine
 from nutpy.drivers.base import (
     DriverConfigError,
+    DriverSetup,
     LinkHealth,
     keep_port,
     mirror_device_info,
     poll_interval,
-    port_spec,
     publish_driver_info,
     reject_for,
 )
+from nutpy.protocols.apcsmart import codec
+from nutpy.protocols.apcsmart.codec import Alert, Outcome, ReadMode
 from nutpy.store import (
     RESULT_FAILED,
     RESULT_INVALID,
@@ -85,12 +83,11 @@ def _is_polled(cmd: bytes) -> bool:
 
 
 class ApcSmart:
-    def __init__(self, section: UpsConfig, confdir: Path,
-                 globals_: dict[str, str | None]) -> None:
-        self.spec = port_spec(section)
+    def __init__(self, setup: DriverSetup) -> None:
+        section = setup.section
+        self.open_line = setup.open_line
         self.port = section.port
-        self.confdir = confdir
-        self.interval = poll_interval(section, globals_)
+        self.interval = poll_interval(section, setup.globals)
         self.status = 0
         self.unit = Unit()
         self.nasty = codec.NastyGuard()
@@ -109,7 +106,7 @@ class ApcSmart:
     async def run(self, ups: UpsState,
                   requests: trio.MemoryReceiveChannel[Request]) -> None:
         self._publish_driver_info(ups)
-        await keep_port(self.spec, self.port, BAUDRATE, self.confdir, ups=ups,
+        await keep_port(self.open_line, self.port, BAUDRATE, ups=ups,
                         requests=requests, serve=self.serve, health=self.health,
                         interval=self.interval, lost=(LineLost, UpsSilent))
 

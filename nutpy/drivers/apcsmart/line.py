@@ -1,7 +1,7 @@
 """One Smart-UPS serial line as transactions: send bytes, get the reply line.
 
 A reader task feeds every byte that arrives into the codec's
-:class:`~nutpy.drivers.apcsmart.codec.Splitter` as soon as it arrives, so
+:class:`~nutpy.protocols.apcsmart.codec.Splitter` as soon as it arrives, so
 alert bytes are handed to ``on_alert`` at once (not when the next reply line
 ends, as in NUT), and reply lines queue for whoever sent the command.
 Only one task sends; the UPS answers one command at a time.
@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import trio
 
-from nutpy.drivers.apcsmart import codec
-from nutpy.drivers.apcsmart.codec import Alert, AlertEvent, Overflow, ReadMode, Step
+from nutpy.protocols.apcsmart import codec
+from nutpy.protocols.apcsmart.codec import Alert, AlertEvent, Overflow, ReadMode, Step
 
 # Stands in for a garbled line (too long, or followed by more bytes): it
 # matches no reply format.

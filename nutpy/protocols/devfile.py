@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nutpy.tokenizer import Line, tokenize_text
+from nutpy.protocols.tokenizer import Line, tokenize_text
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,12 +7,14 @@
 * ``sim:NAME[?key=value&...]``: a built-in simulator, run in-process and
   spoken to over the real byte protocol.
 
-The driver cannot tell which one it got.
+The driver cannot tell which one it got: the wiring hands it
+``open_port`` bound to its port as :data:`nutpy.drivers.base.OpenLine`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,8 +91,8 @@ async def _in_process_simulator(spec: PortSpec, confdir: Path
 
     try:
         engine = make_engine(spec.target, spec.options, confdir)
-    except ValueError as exc:
-        raise PortError(str(exc)) from exc
+    except ValueError as exc:  # to the driver, a simulator set up wrong is a port that fails
+        raise OSError(errno.EINVAL, str(exc)) from exc
     link = SimLink(engine)
     host_end, sim_end = trio.testing.memory_stream_pair()
     async with trio.open_nursery() as nursery:

@@ -1,8 +1,10 @@
-"""One client connection's protocol state, with no I/O.
+"""What one client connection knows, and what all of them share, with no I/O.
 
-A :class:`Session` takes one tokenized request at a time and returns the reply
-text; the listener moves the bytes.  Everything shared between sessions (the
-store, users, tracking table, descriptions) lives in :class:`ServerContext`.
+:class:`ClientState` is the protocol state of one connection (who logged
+in, TRACKING, TLS) with the checks every verb makes; the verbs themselves
+are in :mod:`~nutpy.frontends.nut.handlers`, and :class:`~nutpy.frontends.nut.session.Session`
+puts the two together.  Everything shared between connections (the store,
+users, tracking table, descriptions) lives in :class:`ServerContext`.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nutpy.config import UpsdConf, User
-from nutpy.descriptions import Descriptions
-from nutpy.server.handlers import VERBS
-from nutpy.server.protocol import Err, ProtocolError, err_line
-from nutpy.server.tracking import Tracking
+from nutpy.config.descriptions import Descriptions
+from nutpy.frontends.nut.tracking import Tracking
+from nutpy.protocols.nut import Err, ProtocolError
 from nutpy.store import Availability, Store, UpsState
 
 
@@ -31,7 +32,7 @@ class ServerContext:
     tracking: Tracking
     clock: Callable[[], float]
     tls_available: bool = False
-    sessions: dict[int, Session] = field(default_factory=dict)
+    sessions: dict[int, ClientState] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_client_id(self) -> int:
@@ -44,7 +45,7 @@ class ServerContext:
                 session.kill()
 
 
-class Session:
+class ClientState:
     """Protocol state of one connection."""
 
     def __init__(self, ctx: ServerContext, address: str) -> None:
@@ -61,32 +62,12 @@ class Session:
         self.kill: Callable[[], None] | None = None  # set by the connection
         ctx.sessions[self.id] = self
 
-    def handle(self, words: list[str]) -> str:
-        """Answer one request (its words as tokenized); never raises."""
-        if not words:
-            return err_line(Err.UNKNOWN_COMMAND)
-        verb = VERBS.get(words[0].upper())
-        if verb is None:
-            return err_line(Err.UNKNOWN_COMMAND)
-        handler, needs_user = verb
-        try:
-            if needs_user:
-                if self.username is None:
-                    raise ProtocolError(Err.USERNAME_REQUIRED)
-                if self.password is None:
-                    raise ProtocolError(Err.PASSWORD_REQUIRED)
-            return handler(self, words[1:])
-        except ProtocolError as exc:
-            return err_line(exc.code)
-
     def close(self) -> None:
         """The connection ended: a login no longer counts."""
         self.ctx.sessions.pop(self.id, None)
         if self.login_ups is not None:
             self.login_ups.logout(self.id)
             self.login_ups = None
-
-    # ---- helpers for handlers ------------------------------------------
 
     def ups(self, name: str) -> UpsState:
         ups = self.ctx.store.get(name)

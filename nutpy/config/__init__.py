@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from nutpy.tokenizer import Line, ParseError, Tokenizer
+from nutpy.protocols.tokenizer import Line, ParseError, Tokenizer
 
 DEFAULT_PORT = 3493
 DEFAULT_MAXAGE = 15

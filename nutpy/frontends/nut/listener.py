@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import trio
 
 from nutpy.config import Listen, UpsdConf
-from nutpy.server.session import ServerContext, Session
-from nutpy.tokenizer import Line, Tokenizer
+from nutpy.frontends.nut.session import ServerContext, Session
+from nutpy.protocols.tokenizer import Line, Tokenizer
 
 log = logging.getLogger("nutpy.server")
 

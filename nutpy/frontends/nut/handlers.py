@@ -9,9 +9,9 @@ Replies echo the UPS and variable names as the client spelled them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from nutpy.server.protocol import (
+from nutpy.frontends.nut.state import ClientState
+from nutpy.protocols.nut import (
     HELP_TEXT,
     NO_DESCRIPTION,
     PROTOCOL_VERSION,
@@ -24,10 +24,7 @@ from nutpy.server.protocol import (
 )
 from nutpy.store import InstCmd, Request, SetVar, UpsState, Variable
 
-if TYPE_CHECKING:
-    from nutpy.server.session import Session
-
-Handler = Callable[["Session", list[str]], str]
+Handler = Callable[[ClientState, list[str]], str]
 
 
 def _exactly(args: list[str], count: int) -> None:
@@ -42,22 +39,22 @@ def _at_least(args: list[str], count: int) -> None:
 
 # ---- simple verbs -----------------------------------------------------------
 
-def ver(s: Session, args: list[str]) -> str:
+def ver(s: ClientState, args: list[str]) -> str:
     _exactly(args, 0)
     return SERVER_INFO + "\n"
 
 
-def netver(s: Session, args: list[str]) -> str:
+def netver(s: ClientState, args: list[str]) -> str:
     _exactly(args, 0)
     return PROTOCOL_VERSION + "\n"
 
 
-def help_(s: Session, args: list[str]) -> str:
+def help_(s: ClientState, args: list[str]) -> str:
     _exactly(args, 0)
     return HELP_TEXT + "\n"
 
 
-def starttls(s: Session, args: list[str]) -> str:
+def starttls(s: ClientState, args: list[str]) -> str:
     if s.tls:
         raise ProtocolError(Err.ALREADY_SSL_MODE)
     if not s.ctx.tls_available:
@@ -66,7 +63,7 @@ def starttls(s: Session, args: list[str]) -> str:
     return "OK STARTTLS\n"
 
 
-def username(s: Session, args: list[str]) -> str:
+def username(s: ClientState, args: list[str]) -> str:
     _exactly(args, 1)
     if s.username is not None:
         raise ProtocolError(Err.ALREADY_SET_USERNAME)
@@ -74,7 +71,7 @@ def username(s: Session, args: list[str]) -> str:
     return "OK\n"
 
 
-def password(s: Session, args: list[str]) -> str:
+def password(s: ClientState, args: list[str]) -> str:
     _exactly(args, 1)
     if s.password is not None:
         raise ProtocolError(Err.ALREADY_SET_PASSWORD)
@@ -82,7 +79,7 @@ def password(s: Session, args: list[str]) -> str:
     return "OK\n"
 
 
-def login(s: Session, args: list[str]) -> str:
+def login(s: ClientState, args: list[str]) -> str:
     _exactly(args, 1)
     if s.login_ups is not None:
         raise ProtocolError(Err.ALREADY_LOGGED_IN)
@@ -93,29 +90,29 @@ def login(s: Session, args: list[str]) -> str:
     return "OK\n"
 
 
-def logout(s: Session, args: list[str]) -> str:
+def logout(s: ClientState, args: list[str]) -> str:
     _exactly(args, 0)
     s.closing = True
     return "OK Goodbye\n"
 
 
-def _primary(s: Session, args: list[str]) -> None:
+def _primary(s: ClientState, args: list[str]) -> None:
     _exactly(args, 1)
     s.ups(args[0])
     s.require_action("PRIMARY", "MASTER")
 
 
-def primary(s: Session, args: list[str]) -> str:
+def primary(s: ClientState, args: list[str]) -> str:
     _primary(s, args)
     return "OK PRIMARY-GRANTED\n"
 
 
-def master(s: Session, args: list[str]) -> str:
+def master(s: ClientState, args: list[str]) -> str:
     _primary(s, args)
     return "OK MASTER-GRANTED\n"
 
 
-def fsd(s: Session, args: list[str]) -> str:
+def fsd(s: ClientState, args: list[str]) -> str:
     _exactly(args, 1)
     ups = s.ups(args[0])
     s.require_action("FSD")
@@ -147,7 +144,7 @@ def _get_server_var(name: str, var: str) -> str:
     raise ProtocolError(Err.VAR_NOT_SUPPORTED)
 
 
-def _get_var(s: Session, name: str, var: str) -> str:
+def _get_var(s: ClientState, name: str, var: str) -> str:
     if var[:7].lower() == "server.":
         return _get_server_var(name, var)
     ups = s.available_ups(name)
@@ -155,7 +152,7 @@ def _get_var(s: Session, name: str, var: str) -> str:
     return f'VAR {name} {var} "{escape(value)}"\n'
 
 
-def _get_type(s: Session, name: str, var: str) -> str:
+def _get_type(s: ClientState, name: str, var: str) -> str:
     v = _variable(s.available_ups(name), var)
     words = [f"TYPE {name} {var}"]
     if v.writable:
@@ -168,13 +165,13 @@ def _get_type(s: Session, name: str, var: str) -> str:
     return " ".join(words) + "\n"
 
 
-def _get_desc(s: Session, name: str, var: str) -> str:
+def _get_desc(s: ClientState, name: str, var: str) -> str:
     s.available_ups(name)
     text = s.ctx.descriptions.variable(var) or NO_DESCRIPTION
     return f'DESC {name} {var} "{text}"\n'
 
 
-def _get_cmddesc(s: Session, name: str, cmd: str) -> str:
+def _get_cmddesc(s: ClientState, name: str, cmd: str) -> str:
     s.available_ups(name)
     text = s.ctx.descriptions.command(cmd) or NO_DESCRIPTION
     return f'CMDDESC {name} {cmd} "{text}"\n'
@@ -184,7 +181,7 @@ _GET3 = {"VAR": _get_var, "TYPE": _get_type, "DESC": _get_desc,
          "CMDDESC": _get_cmddesc}
 
 
-def get(s: Session, args: list[str]) -> str:
+def get(s: ClientState, args: list[str]) -> str:
     _at_least(args, 1)
     sub = args[0].upper()
     if sub == "TRACKING":
@@ -214,45 +211,45 @@ def _sorted_vars(ups: UpsState) -> list[Variable]:
     return sorted(ups.variables.values(), key=lambda v: v.name.lower())
 
 
-def _list_ups(s: Session) -> str:
+def _list_ups(s: ClientState) -> str:
     lines = [f'UPS {u.name} "{escape(u.desc) if u.desc is not None else NO_DESCRIPTION}"'
              for u in s.ctx.store]
     return listing("UPS", "", lines)
 
 
-def _list_var(s: Session, name: str) -> str:
+def _list_var(s: ClientState, name: str) -> str:
     ups = s.available_ups(name)
     lines = [f'VAR {name} {v.name} "{escape(_shown_value(ups, v))}"'
              for v in _sorted_vars(ups)]
     return listing("VAR", name, lines)
 
 
-def _list_rw(s: Session, name: str) -> str:
+def _list_rw(s: ClientState, name: str) -> str:
     ups = s.available_ups(name)
     lines = [f'RW {name} {v.name} "{escape(v.value)}"'
              for v in _sorted_vars(ups) if v.writable]
     return listing("RW", name, lines)
 
 
-def _list_cmd(s: Session, name: str) -> str:
+def _list_cmd(s: ClientState, name: str) -> str:
     ups = s.available_ups(name)
     lines = [f"CMD {name} {c}" for c in sorted(ups.commands.values(), key=str.lower)]
     return listing("CMD", name, lines)
 
 
-def _list_client(s: Session, name: str) -> str:
+def _list_client(s: ClientState, name: str) -> str:
     ups = s.ups(name)
     lines = [f"CLIENT {ups.name} {addr}" for addr in reversed(ups.logins.values())]
     return listing("CLIENT", name, lines)
 
 
-def _list_enum(s: Session, name: str, var: str) -> str:
+def _list_enum(s: ClientState, name: str, var: str) -> str:
     v = _variable(s.available_ups(name), var)
     lines = [f'ENUM {name} {var} "{escape(e)}"' for e in v.enums]
     return listing("ENUM", f"{name} {var}", lines)
 
 
-def _list_range(s: Session, name: str, var: str) -> str:
+def _list_range(s: ClientState, name: str, var: str) -> str:
     v = _variable(s.available_ups(name), var)
     lines = [f'RANGE {name} {var} "{lo}" "{hi}"' for lo, hi in v.ranges]
     return listing("RANGE", f"{name} {var}", lines)
@@ -262,7 +259,7 @@ _LIST2 = {"VAR": _list_var, "RW": _list_rw, "CMD": _list_cmd, "CLIENT": _list_cl
 _LIST3 = {"ENUM": _list_enum, "RANGE": _list_range}
 
 
-def list_(s: Session, args: list[str]) -> str:
+def list_(s: ClientState, args: list[str]) -> str:
     _at_least(args, 1)
     sub = args[0].upper()
     if sub == "UPS":
@@ -308,7 +305,7 @@ def _atoi(text: str) -> int:
     return sign * int(digits) if digits else 0
 
 
-def _submit(s: Session, ups: UpsState, make: Callable[[Callable[[int], None] | None], Request],
+def _submit(s: ClientState, ups: UpsState, make: Callable[[Callable[[int], None] | None], Request],
             failed: Err) -> str:
     """Send a request to the driver, with a tracking id if the session wants one."""
     ident = s.ctx.tracking.add(s.ctx.clock()) if s.tracking else None
@@ -323,7 +320,7 @@ def _submit(s: Session, ups: UpsState, make: Callable[[Callable[[int], None] | N
     return f"OK TRACKING {ident}\n" if ident else "OK\n"
 
 
-def _set_var(s: Session, args: list[str]) -> str:
+def _set_var(s: ClientState, args: list[str]) -> str:
     _at_least(args, 4)
     name, var_name, value = args[1], args[2], args[3]
     ups = s.available_ups(name)
@@ -333,7 +330,7 @@ def _set_var(s: Session, args: list[str]) -> str:
     return _submit(s, ups, lambda done: SetVar(var.name, value, done), Err.SET_FAILED)
 
 
-def set_(s: Session, args: list[str]) -> str:
+def set_(s: ClientState, args: list[str]) -> str:
     _at_least(args, 2)
     sub = args[0].upper()
     if sub == "VAR":
@@ -347,7 +344,7 @@ def set_(s: Session, args: list[str]) -> str:
     raise ProtocolError(Err.INVALID_ARGUMENT)
 
 
-def instcmd(s: Session, args: list[str]) -> str:
+def instcmd(s: ClientState, args: list[str]) -> str:
     _at_least(args, 2)
     name, command = args[0], args[1]
     param = args[2] if len(args) == 3 else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nutpy.tokenizer import Line, tokenize_text
+from nutpy.protocols.tokenizer import Line, tokenize_text
 
 DEFAULT_DATAPATH = "/usr/share/nut"
 
