@@ -24,10 +24,10 @@ from nutpy import sdnotify
 from nutpy.config import Config, Diagnostic, UpsConfig
 from nutpy.config.descriptions import load_descriptions
 from nutpy.drivers.base import supervise
+from nutpy.frontends.control import serve_control
 from nutpy.frontends.nut.listener import make_tls_context, open_listeners, serve_listeners
 from nutpy.frontends.nut.session import ServerContext
 from nutpy.frontends.nut.tracking import Tracking
-from nutpy.killpower import serve_control
 from nutpy.store import Store
 from nutpy.wiring import build_driver
 
@@ -100,6 +100,7 @@ class Server:
         self.ctx.users = cfg.users
         self.ctx.upsd = cfg.upsd
         self.ctx.tracking.delay = cfg.upsd.trackingdelay
+        self.ctx.store.maxage = cfg.upsd.maxage
         for key, section in old.items():
             if key not in new or (new[key].driver, new[key].port, new[key].options) != (
                     section.driver, section.port, section.options):
@@ -145,10 +146,11 @@ async def serve(directory: Path, *, control: Path | None = None,
     except OSError as exc:  # ssl.SSLError included
         log.error("TLS disabled: cannot use CERTFILE %s: %s", cfg.upsd.certfile, exc)
         tls = None
+    store = Store(maxage=cfg.upsd.maxage)
     ctx = ServerContext(
-        store=Store(), upsd=cfg.upsd, users=cfg.users,
+        store=store, upsd=cfg.upsd, users=cfg.users,
         descriptions=load_descriptions(cfg.upsd.datapath),
-        tracking=Tracking(cfg.upsd.trackingdelay), clock=trio.current_time,
+        tracking=Tracking(cfg.upsd.trackingdelay), clock=store.clock,
         tls_available=tls is not None)
     try:
         listeners = await open_listeners(cfg.upsd.listeners,
@@ -157,12 +159,13 @@ async def serve(directory: Path, *, control: Path | None = None,
         raise StartupError(str(exc)) from exc
     async with trio.open_nursery() as nursery:
         server = Server(cfg, ctx, nursery)
+        nursery.start_soon(store.watch_ages)
         for section in cfg.ups.ups:
             server.start_ups(section)
         nursery.start_soon(_handle_signals, server)
         nursery.start_soon(serve_listeners, ctx, listeners, cfg.upsd.maxconn, tls)
         if control is not None:
-            nursery.start_soon(serve_control, ctx.store, cfg.upsd.maxage, control)
+            nursery.start_soon(serve_control, ctx.store, control)
         period = sdnotify.watchdog_period()
         if period is not None:
             nursery.start_soon(sdnotify.feed_watchdog, period)

@@ -14,7 +14,8 @@ import trio
 
 from nutpy import __version__
 from nutpy import config as configmod
-from nutpy.killpower import ANSWER_TIMEOUT, SOCKET_NAME
+from nutpy.frontends.control import ANSWER_TIMEOUT
+from nutpy.protocols.control import SOCKET_NAME
 
 EXIT_CONFIG = 1
 EXIT_NOT_CONFIRMED = 2

@@ -1,16 +1,10 @@
-"""Small line-based local channels: the simulators' control sockets and killpower's.
+"""Reading newline-terminated text from a stream, with a bound on the line.
 
-Both speak newline-terminated text over a stream (a Unix socket, or a
-terminal), so both use :class:`LineReader` to split it and
-:func:`unix_listener` to listen.
+The local control channels (the simulators' control sockets and terminal,
+killpower's socket) speak lines of text.
 """
 
 from __future__ import annotations
-
-import contextlib
-import os
-import socket
-from pathlib import Path
 
 import trio
 
@@ -40,25 +34,3 @@ class LineReader:
         line = bytes(self._buffer[:end])
         del self._buffer[:end + 1]
         return line.decode("utf-8", "replace")
-
-
-async def unix_listener(path: Path, mode: int | None = None) -> trio.SocketListener:
-    """Listen on a Unix socket at ``path``, replacing a file left there by a dead process.
-
-    ``mode``: the socket file's permissions (set from the start, through the
-    umask, so nobody else can connect in between); None keeps the umask's.
-    """
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-    sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old = os.umask(0o777 & ~mode) if mode is not None else None
-    try:
-        await sock.bind(os.fspath(path))
-        sock.listen(16)
-    except OSError:
-        sock.close()
-        raise
-    finally:
-        if old is not None:
-            os.umask(old)
-    return trio.SocketListener(sock)

@@ -25,19 +25,18 @@ from nutpy.protocols.apcmicrolink import codec
 from nutpy.sim.link import SimLink
 from nutpy.sim.microlink import MicrolinkSim
 from nutpy.store import (
-    RESULT_FAILED,
-    RESULT_INVALID,
-    RESULT_SUCCESS,
-    RESULT_UNKNOWN,
     Availability,
     InstCmd,
     Killpower,
+    Link,
     Request,
+    Result,
     SetVar,
     Store,
     UpsState,
 )
 from nutpy.wiring import make_driver
+from tests.nutenv import next_change
 from tests.test_microlink_codec import COMMAND_FRAMES, EXPECTED
 
 H = bytes.fromhex
@@ -99,7 +98,7 @@ class Rig:
         return {v.name: v.value for v in self.ups.variables.values()}
 
     def availability(self) -> Availability:
-        return self.ups.availability(trio.current_time(), MAXAGE)
+        return self.ups.availability()
 
     async def until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> float:
         """Wait for the store to satisfy ``predicate``; returns the time it took."""
@@ -107,7 +106,7 @@ class Rig:
         with trio.fail_after(timeout):
             while not predicate():
                 with trio.move_on_after(0.05):  # availability also ages with time
-                    await self.store.wait_changed(self.store.version)
+                    await next_change(self.store)
         return trio.current_time() - start
 
     async def fresh_round(self) -> None:
@@ -161,8 +160,8 @@ async def test_run_publishes_every_variable(port: str,
     async with trio.open_nursery() as nursery:
         nursery.start_soon(driver.run, ups, receive)
         with trio.fail_after(10):
-            while ups.availability(trio.current_time(), MAXAGE) is not Availability.OK:
-                await store.wait_changed(store.version)
+            while ups.availability() is not Availability.OK:
+                await next_change(store)
         nursery.cancel_scope.cancel()
     values = {v.name: v.value for v in ups.variables.values()}
     version = values.pop("driver.version")
@@ -201,7 +200,7 @@ async def test_every_command_sends_its_frame(name: str,
         await connected(r)
         before = len(r.tap.sent)
         r.request(lambda done: InstCmd(name, None, done))
-        assert await r.result() == RESULT_SUCCESS
+        assert await r.result() == Result.SUCCESS
         sent = bytes(r.tap.sent[before:])
         frame = codec.frame(COMMAND_FRAMES[name])
         assert sent.count(frame) == 1
@@ -216,7 +215,7 @@ async def test_killpower_sends_shutdown_return(autojump_clock: trio.testing.Mock
         before = len(r.tap.sent)
         notes: list[str] = []
         r.request(lambda done: Killpower(done, notes))
-        assert await r.result() == RESULT_SUCCESS
+        assert await r.result() == Result.SUCCESS
         assert codec.frame(COMMAND_FRAMES["shutdown.return"]) in bytes(r.tap.sent[before:])
         assert "confirmed" in notes[0] and "back on when the mains return" in notes[0]
         off_delay = int(r.values()["outlet.group.0.delay.shutdown"])
@@ -236,7 +235,7 @@ async def test_spec_command_examples(autojump_clock: trio.testing.MockClock) -> 
                             ("outlet.group.0.load.off", H("71080241045BE3"))):
             before = len(r.tap.sent)
             r.request(lambda done, name=name: InstCmd(name, None, done))  # type: ignore[misc]
-            assert await r.result() == RESULT_SUCCESS
+            assert await r.result() == Result.SUCCESS
             assert frame in r.tap.sent[before:]
 
 
@@ -248,7 +247,7 @@ async def test_every_setting_sends_its_frame_and_reads_back(
         await connected(r)
         before = len(r.tap.sent)
         r.request(lambda done: SetVar(name, value, done))
-        assert await r.result() == RESULT_SUCCESS
+        assert await r.result() == Result.SUCCESS
         assert codec.frame(data) in r.tap.sent[before:]
         assert r.sim.last_command.endswith(f"<- {data[3:].hex()}")
         await r.until(lambda: r.values()[name] == value)
@@ -257,17 +256,17 @@ async def test_every_setting_sends_its_frame_and_reads_back(
 async def test_bad_requests_are_answered(autojump_clock: trio.testing.MockClock) -> None:
     async with rig() as r:
         r.request(lambda done: InstCmd("beeper.mute", None, done))
-        assert await r.result() == RESULT_FAILED  # not connected yet
+        assert await r.result() == Result.FAILED  # not connected yet
         await connected(r)
         r.request(lambda done: SetVar("ups.id", "X" * 17, done))
-        assert await r.result() == RESULT_INVALID
+        assert await r.result() == Result.INVALID
         r.request(lambda done: SetVar("battery.charge", "50", done))
-        assert await r.result() == RESULT_UNKNOWN
+        assert await r.result() == Result.UNKNOWN
         r.request(lambda done: InstCmd("outlet.group.3.load.off", None, done))
-        assert await r.result() == RESULT_UNKNOWN
+        assert await r.result() == Result.UNKNOWN
         r.sim.unplug()
         r.request(lambda done: InstCmd("beeper.mute", None, done))
-        assert await r.result() == RESULT_FAILED  # no echo
+        assert await r.result() == Result.FAILED  # no echo
         assert not r.sim.beeper_muted
 
 
@@ -291,13 +290,13 @@ async def test_cmdsrc_picks_the_source_bit(autojump_clock: trio.testing.MockCloc
         nursery.start_soon(driver.serve, tap, ups, receive)
         with trio.fail_after(10):
             while not ups.commands:
-                await store.wait_changed(store.version)
+                await next_change(store)
         ups.submit(InstCmd("load.off", None, results.append))
         with trio.fail_after(10):
             while not results:
-                await store.wait_changed(store.version)
+                await next_change(store)
         nursery.cancel_scope.cancel()
-    assert results == [RESULT_SUCCESS]
+    assert results == [Result.SUCCESS]
     assert codec.frame(H("7108021104")) in tap.sent
 
 
@@ -331,8 +330,8 @@ async def test_session_lost_goes_stale_then_recovers(
 
         async def watch() -> None:
             while True:
-                await r.store.wait_changed(r.store.version)
-                stale_seen.append(r.ups.driver_stale)
+                await next_change(r.store)
+                stale_seen.append(r.ups.link is Link.STALE)
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(watch)
@@ -374,7 +373,8 @@ async def _watch_values(r: Rig, seconds: float, *, stay_fresh: bool) -> int:
     rounds, last = 0, r.ups.last_update
     with trio.move_on_after(seconds):
         while True:
-            await r.store.wait_changed(r.store.version)
+            with trio.move_on_after(0.05):  # a fresh round changes no value: look anyway
+                await next_change(r.store)
             values = r.values()
             for name, value in EXPECTED.items():
                 assert values.get(name, value) == value, (name, values.get(name))

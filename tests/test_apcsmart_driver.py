@@ -24,16 +24,7 @@ from nutpy.drivers.apcsmart.driver import ApcSmart
 from nutpy.drivers.base import DriverConfigError, DriverSetup
 from nutpy.sim.link import SimLink
 from nutpy.sim.smart import DEFAULT_COMMANDS, DEFAULT_REPLIES, SmartUps
-from nutpy.store import (
-    RESULT_FAILED,
-    RESULT_SUCCESS,
-    InstCmd,
-    Killpower,
-    Request,
-    SetVar,
-    Store,
-    UpsState,
-)
+from nutpy.store import InstCmd, Killpower, Link, Request, Result, SetVar, Store, UpsState
 from nutpy.wiring import make_driver
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -268,18 +259,18 @@ async def test_mains_failure_seen_without_waiting_for_a_poll(
 # ---- instant commands on the wire -------------------------------------------------------
 
 COMMANDS = [  # (command, parameter, bytes on the wire, gaps between them, result)
-    ("test.battery.start", None, b"W", [], RESULT_SUCCESS),
-    ("test.panel.start", None, b"A", [], RESULT_SUCCESS),
-    ("test.failure.start", None, b"U", [], RESULT_SUCCESS),
-    ("calibrate.start", None, b"QD", [0.0], RESULT_SUCCESS),
-    ("calibrate.stop", None, b"Q", [], RESULT_SUCCESS),  # nothing to stop: nothing sent
-    ("load.on", None, b"\x0e\x0e", [1.5], RESULT_SUCCESS),
-    ("shutdown.stayoff", None, b"KK", [1.5], RESULT_SUCCESS),
-    ("load.off", None, b"ZZ", [1.5], RESULT_SUCCESS),
-    ("shutdown.return", None, b"S", [], RESULT_FAILED),  # on line: NA
-    ("shutdown.return", "at:3", b"@003", [0.2, 0.05, 0.05], RESULT_SUCCESS),
-    ("shutdown.return", "at:12", b"@12Y", [0.2, 0.05, 1.5], RESULT_FAILED),
-    ("shutdown.return", "cs", b"QUS", [0.0, 3.5], RESULT_SUCCESS),
+    ("test.battery.start", None, b"W", [], Result.SUCCESS),
+    ("test.panel.start", None, b"A", [], Result.SUCCESS),
+    ("test.failure.start", None, b"U", [], Result.SUCCESS),
+    ("calibrate.start", None, b"QD", [0.0], Result.SUCCESS),
+    ("calibrate.stop", None, b"Q", [], Result.SUCCESS),  # nothing to stop: nothing sent
+    ("load.on", None, b"\x0e\x0e", [1.5], Result.SUCCESS),
+    ("shutdown.stayoff", None, b"KK", [1.5], Result.SUCCESS),
+    ("load.off", None, b"ZZ", [1.5], Result.SUCCESS),
+    ("shutdown.return", None, b"S", [], Result.FAILED),  # on line: NA
+    ("shutdown.return", "at:3", b"@003", [0.2, 0.05, 0.05], Result.SUCCESS),
+    ("shutdown.return", "at:12", b"@12Y", [0.2, 0.05, 1.5], Result.FAILED),
+    ("shutdown.return", "cs", b"QUS", [0.0, 3.5], Result.SUCCESS),
 ]
 
 
@@ -291,7 +282,7 @@ async def test_instant_command_bytes_and_timing(
         if name in ("shutdown.return", "shutdown.stayoff", "load.off"):
             # NUT's rule for these: the same request again 3 to 15 s later.
             first = await rig.request(lambda done: InstCmd(name, param, done))
-            assert first == (RESULT_FAILED, b"", [])
+            assert first == (Result.FAILED, b"", [])
             await trio.sleep(5)
         got, sent, times = await rig.request(lambda done: InstCmd(name, param, done))
         assert (sent, got) == (wire, result)
@@ -303,7 +294,7 @@ async def test_unknown_and_unsupported_commands(autojump_clock: trio.testing.Moc
         for name, param in (("bypass.start", None), ("beeper.on", None),
                             ("test.panel.start", "x")):
             got, sent, _ = await rig.request(functools.partial(InstCmd, name, param))
-            assert got != RESULT_SUCCESS and sent == b"", name
+            assert got != Result.SUCCESS and sent == b"", name
 
 
 # ---- killpower (nutpy killpower, NUT's apcsmart -k) ---------------------------------------
@@ -330,7 +321,7 @@ async def test_killpower_follows_sdtype(autojump_clock: trio.testing.MockClock,
             await wait_for(lambda: "OB" in (value(rig.ups, "ups.status") or ""))
         notes: list[str] = []
         got, sent, _ = await rig.request(lambda done: Killpower(done, notes))
-        assert (got, sent) == (RESULT_SUCCESS, wire), notes
+        assert (got, sent) == (Result.SUCCESS, wire), notes
         assert "confirmed" in notes[-1]
         show = dict(line.split(": ", 1) for line in engine.show())
         assert show["pending shutdown"] == pending
@@ -344,7 +335,7 @@ async def test_killpower_refused_tries_the_next_method(
     async with running(dump_engine(), options={"advorder": "01"}) as rig:
         notes: list[str] = []
         got, sent, _ = await rig.request(lambda done: Killpower(done, notes))
-        assert (got, sent) == (RESULT_SUCCESS, b"QS@000")
+        assert (got, sent) == (Result.SUCCESS, b"QS@000")
         assert "refused" in notes[0] and "@000" in notes[1]
 
 
@@ -353,7 +344,7 @@ async def test_killpower_unanswered_fails(autojump_clock: trio.testing.MockClock
         rig.engine.unplug()
         notes: list[str] = []
         got, _, _ = await rig.request(lambda done: Killpower(done, notes))
-        assert got == RESULT_FAILED
+        assert got == Result.FAILED
         assert notes[0].startswith("status unreadable") and "refused or unanswered" in notes[-1]
 
 
@@ -370,18 +361,18 @@ def test_bad_shutdown_options_are_config_errors(options: dict[str, str | None]) 
 async def test_set_enum_and_string(autojump_clock: trio.testing.MockClock) -> None:
     async with running() as rig:
         got, sent, _ = await rig.request(lambda done: SetVar("input.transfer.high", "261", done))
-        assert got == RESULT_SUCCESS and sent == b"u-u-u"
+        assert got == Result.SUCCESS and sent == b"u-u-u"
         assert rig.engine.replies[b"u"] == "261" and value(rig.ups, "input.transfer.high") == "261"
         got, sent, _ = await rig.request(lambda done: SetVar("battery.runtime.low", "420", done))
-        assert got == RESULT_SUCCESS and rig.engine.replies[b"q"] == "07"
+        assert got == Result.SUCCESS and rig.engine.replies[b"q"] == "07"
         got, sent, times = await rig.request(lambda done: SetVar("ups.id", "rack7", done))
-        assert got == RESULT_SUCCESS and sent == b"c-rack7\r\r\rc"
+        assert got == Result.SUCCESS and sent == b"c-rack7\r\r\rc"
         assert round(times[2] - times[1], 2) == 0.2 and round(times[3] - times[2], 2) == 0.05
         assert rig.engine.replies[b"c"] == "rack7" and value(rig.ups, "ups.id") == "rack7"
         got, sent, _ = await rig.request(lambda done: SetVar("ups.id", "rack7", done))
-        assert (got, sent) == (RESULT_SUCCESS, b"c")  # already so: nothing written
+        assert (got, sent) == (Result.SUCCESS, b"c")  # already so: nothing written
         got, _, _ = await rig.request(lambda done: SetVar("ups.load", "1", done))
-        assert got != RESULT_SUCCESS
+        assert got != Result.SUCCESS
 
 
 # ---- a silent line, a vanished port -----------------------------------------------------
@@ -392,14 +383,14 @@ async def test_unplug_goes_stale_and_plug_comes_back(autojump_clock: trio.testin
     interval = 2.0
     async with running(dump_engine(), interval=interval) as rig:
         rig.engine.unplug()
-        assert await wait_for(lambda: rig.ups.driver_stale) < MAXAGE
+        assert await wait_for(lambda: rig.ups.link is Link.STALE) < MAXAGE
         await trio.sleep(60)
         got, _, _ = await rig.request(lambda done: InstCmd("test.panel.start", None, done))
-        assert got == RESULT_FAILED  # refused at once while the UPS is away
-        assert rig.ups.driver_stale and value(rig.ups, "battery.charge") == "100.0"
+        assert got == Result.FAILED  # refused at once while the UPS is away
+        assert rig.ups.link is Link.STALE and value(rig.ups, "battery.charge") == "100.0"
         rig.engine.plug()
         plugged = trio.current_time()
-        await wait_for(lambda: not rig.ups.driver_stale)
+        await wait_for(lambda: rig.ups.link is not Link.STALE)
         assert rig.ups.last_update is not None
         assert rig.ups.last_update - plugged <= 2 * interval
 
@@ -424,8 +415,8 @@ async def test_a_closed_port_is_reopened(nursery: trio.Nursery) -> None:
     nursery.start_soon(make_driver(section, Path("."), {}).run, ups, receive)
     await wait_for(lambda: ups.last_update is not None, timeout=10)
     connections[0].cancel()
-    await wait_for(lambda: ups.driver_stale, timeout=5)
-    await wait_for(lambda: len(connections) == 2 and not ups.driver_stale, timeout=10)
+    await wait_for(lambda: ups.link is Link.STALE, timeout=5)
+    await wait_for(lambda: len(connections) == 2 and ups.link is not Link.STALE, timeout=10)
     assert value(ups, "ups.status") == "OL"
 
 

@@ -55,7 +55,8 @@ GRANTS = ("OK PRIMARY-GRANTED", "OK MASTER-GRANTED", "OK FSD-SET")
 
 
 def _context() -> tuple[ServerContext, UpsState]:
-    store = Store()
+    clock = Clock()
+    store = Store(clock=clock, maxage=10**9)
     ups = store.add(UPS, 'Rack "A" #1')
     ups.set("ups.status", "OL", writable=True, string=True, aux=32)
     ups.set("battery.charge", "100")
@@ -66,7 +67,6 @@ def _context() -> tuple[ServerContext, UpsState]:
     ups.set_ranges("battery.charge.low", [(5, 50)])
     ups.add_command("test.battery.start")
     ups.add_command("load.off")
-    clock = Clock()
     ups.mark_fresh(clock.now)
     users, _ = parse_upsd_users(USERS, "upsd.users")
     ctx = ServerContext(store, UpsdConf(maxage=10**9), users, Descriptions(),
@@ -128,7 +128,7 @@ async def test_100k_hostile_inputs_through_tokenizer_and_dispatcher() -> None:
             break
     assert not problems, "\n".join(problems[:20])
     assert not ups.fsd and not ups.logins and not ctx.sessions
-    assert ups.status() == "OL"
+    assert ups.flags() == ("OL",)
     assert submitted > 0  # the fuzzer did find what "limited" may do
 
 

@@ -20,9 +20,9 @@ def test_stale_at_once_fresh_again() -> None:
     ups = Store().add("u")
     health = LinkHealth("u", log)
     health.lost(ups, "/dev/ttyS0: [Errno 2] No such file or directory", now=0.0)
-    assert ups.availability(0.0, 15) is Availability.DATA_STALE  # not DRIVER-NOT-CONNECTED
+    assert ups.availability(0.0) is Availability.DATA_STALE  # not DRIVER-NOT-CONNECTED
     health.fresh(ups, now=5.0)
-    assert ups.availability(5.0, 15) is Availability.OK
+    assert ups.availability(5.0) is Availability.OK
     assert health.down_since is None
 
 

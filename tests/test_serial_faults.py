@@ -29,15 +29,16 @@ import pytest
 import trio
 import trio.testing
 
-from nutpy.config import UpsConfig
 from nutpy import ports
+from nutpy.config import UpsConfig
 from nutpy.ports import PortSpec, open_port
 from nutpy.sim.control import Engine
 from nutpy.sim.link import SimLink
 from nutpy.sim.microlink import MicrolinkSim
 from nutpy.sim.smart import SmartUps
-from nutpy.store import Availability, Request, Store, UpsState
+from nutpy.store import Availability, Link, Request, Store, UpsState
 from nutpy.wiring import make_driver
+from tests.nutenv import next_change
 
 MAXAGE = 15.0
 INTERVAL = 2.0
@@ -170,7 +171,7 @@ class Rig:
     other_age: float = 0.0  # the oldest the bystander's data ever was
 
     def availability(self, ups: UpsState | None = None) -> Availability:
-        return (ups or self.ups).availability(trio.current_time(), MAXAGE)
+        return (ups or self.ups).availability()
 
     async def until(self, predicate: Callable[[], bool], timeout: float) -> float:
         """Wait until ``predicate()``; returns how long it took."""
@@ -178,14 +179,14 @@ class Rig:
         with trio.fail_after(timeout):
             while not predicate():
                 with trio.move_on_after(POLL_EVERY):  # availability also ages with time
-                    await self.store.wait_changed(self.store.version)
+                    await next_change(self.store)
         return trio.current_time() - start
 
     async def watch(self) -> None:
         """The fast poller: whatever is served as fresh must be the truth."""
         while True:
             with trio.move_on_after(POLL_EVERY):
-                await self.store.wait_changed(self.store.version)
+                await next_change(self.store)
             if self.availability() is OK:
                 served = {name: _value(self.ups, name) for name in self.truth}
                 assert served == self.truth, trio.current_time()
@@ -289,8 +290,8 @@ async def test_one_cut_reply_is_not_an_outage(kind: str, monkeypatch: pytest.Mon
         r.control("truncate 1")
         since = trio.current_time()
         with trio.move_on_after(3 * INTERVAL):
-            await r.until(lambda: r.ups.driver_stale, timeout=math.inf)
-        assert not r.ups.driver_stale
+            await r.until(lambda: r.ups.link is Link.STALE, timeout=math.inf)
+        assert r.ups.link is not Link.STALE
         assert r.ups.last_update is not None and r.ups.last_update > since + INTERVAL
     assert not [rec for rec in caplog.records if rec.levelno >= logging.WARNING]
 

@@ -11,7 +11,7 @@ from nutpy.config import UpsdConf, parse_upsd_users
 from nutpy.config.descriptions import Descriptions, parse_cmdvartab
 from nutpy.frontends.nut.session import ServerContext, Session
 from nutpy.frontends.nut.tracking import Tracking
-from nutpy.store import RESULT_FAILED, RESULT_SUCCESS, InstCmd, Request, SetVar, Store
+from nutpy.store import InstCmd, Request, Result, SetVar, Store
 
 USERS = b"""
 [admin]
@@ -42,7 +42,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def ctx(clock: Clock) -> ServerContext:
-    store = Store()
+    store = Store(clock=clock)
     ups = store.add("Main", "Rack \"A\" #1")
     ups.set("ups.status", "OL", writable=True, string=True, aux=32)
     ups.set("battery.charge", "100")
@@ -215,13 +215,13 @@ async def test_instcmd_acl_and_tracking(ctx: ServerContext) -> None:
     assert isinstance(request, InstCmd)
     assert (request.command, request.param) == ("test.battery.start", "10")
     assert request.on_result is not None
-    request.on_result(RESULT_SUCCESS)
+    request.on_result(Result.SUCCESS)
     assert say(s, f"GET TRACKING {ident}") == "SUCCESS\n"
     reply = say(s, "SET VAR main ups.id ab")
     ident = reply.split()[-1]
     set_request = receive.receive_nowait()
     assert set_request.on_result is not None
-    set_request.on_result(RESULT_FAILED)
+    set_request.on_result(Result.FAILED)
     assert say(s, f"GET TRACKING {ident}") == "ERR FAILED\n"
     assert say(s, "GET TRACKING 00000000-0000-0000-0000-000000000000") == "ERR UNKNOWN\n"
 

@@ -31,7 +31,7 @@ import trio
 
 from nutpy import __version__
 from nutpy.config import UpsConfig
-from nutpy.store import RESULT_FAILED, Request, UpsState
+from nutpy.store import Request, Result, UpsState
 
 log = logging.getLogger("nutpy.driver")
 
@@ -153,6 +153,7 @@ class LinkHealth:
     def lost(self, ups: UpsState, reason: str, now: float) -> None:
         """An attempt to read the UPS failed (port gone, no answer, garbled)."""
         ups.mark_stale()
+        ups.stats.errors += 1
         if self.down_since is None:
             self.down_since, self.attempts, self._reported = now, 0, False
             self._next_report = now
@@ -179,6 +180,7 @@ class LinkHealth:
         ups.mark_fresh(now)
         if self.down_since is None:
             return
+        ups.stats.recoveries += 1
         if self._reported:
             self.log.info("[%s] answering again after %.0f s (failed attempts: %d)",
                           self.name, now - self.down_since, self.attempts)
@@ -230,5 +232,5 @@ async def reject_for(seconds: float, requests: trio.MemoryReceiveChannel[Request
     with trio.move_on_after(max(seconds, 0.0)):
         async for request in requests:
             if request.on_result is not None:
-                request.on_result(RESULT_FAILED)
+                request.on_result(Result.FAILED)
         await trio.sleep_forever()  # no more requests can come: still wait

@@ -23,14 +23,7 @@ from nutpy.drivers.base import (
 )
 from nutpy.drivers.dummy_types import string_length
 from nutpy.protocols.devfile import Assign, parse_steps
-from nutpy.store import (
-    RESULT_SUCCESS,
-    RESULT_UNKNOWN,
-    Killpower,
-    Request,
-    SetVar,
-    UpsState,
-)
+from nutpy.store import Killpower, Request, Result, SetVar, UpsState
 
 log = logging.getLogger("nutpy.driver.dummy")
 
@@ -153,12 +146,12 @@ class DummyUps:
         async for request in requests:
             if isinstance(request, SetVar):
                 self.apply(ups, request.variable, request.value)
-                result = RESULT_SUCCESS
+                result = Result.SUCCESS
             else:
                 # dummy-ups lists load.off but carries out no command, and
                 # has no UPS to turn off.
                 if isinstance(request, Killpower):
                     request.notes.append("dummy-ups has no UPS output to turn off")
-                result = RESULT_UNKNOWN
+                result = Result.UNKNOWN
             if request.on_result is not None:
                 request.on_result(result)

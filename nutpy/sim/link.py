@@ -18,7 +18,8 @@ from pathlib import Path
 
 import trio
 
-from nutpy.lines import LineReader, LineTooLong, unix_listener
+from nutpy.lines import LineReader, LineTooLong
+from nutpy.listening import serve_connections, unix_listener
 from nutpy.sim.control import Engine, Noise, cut_short, random_garbage, run_control
 
 log = logging.getLogger("nutpy.sim")
@@ -118,17 +119,13 @@ class SimLink:
     async def serve_control_socket(self, path: Path, *,
                                    task_status: trio.TaskStatus[None]
                                    = trio.TASK_STATUS_IGNORED) -> None:
-        """Accept control connections on a Unix socket at ``path``."""
-        listener = await unix_listener(path)
-        task_status.started()
-        try:
-            async with listener, trio.open_nursery() as nursery:
-                while True:
-                    conn = await listener.accept()
-                    nursery.start_soon(self._control_connection, conn)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+        """Accept control connections on a Unix socket at ``path``.
+
+        OSError if the path holds something else or another simulator's socket.
+        """
+        async with unix_listener(path) as listener:
+            task_status.started()
+            await serve_connections(self._control_connection, [listener], log=log)
 
     async def _control_connection(self, conn: trio.SocketStream) -> None:
         async with conn:

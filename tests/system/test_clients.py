@@ -35,7 +35,7 @@ from nutpy.config.descriptions import load_descriptions
 from nutpy.frontends.nut.listener import open_listeners, serve_listeners
 from nutpy.frontends.nut.session import ServerContext
 from nutpy.frontends.nut.tracking import Tracking
-from nutpy.store import RESULT_SUCCESS, Request, SetVar, Store, UpsState
+from nutpy.store import Request, Result, SetVar, Store, UpsState
 from tests.nutenv import (
     FIXTURES,
     Server,
@@ -289,7 +289,7 @@ class _FakeDriver:
                 if isinstance(request, SetVar):
                     ups.set(request.variable, request.value)
                 if request.on_result is not None:
-                    request.on_result(RESULT_SUCCESS)
+                    request.on_result(Result.SUCCESS)
 
     async def _keep_fresh(self, ups: UpsState) -> None:
         while True:

@@ -46,17 +46,7 @@ from nutpy.protocols.apcmicrolink.codec import (
     available_commands,
     settings,
 )
-from nutpy.store import (
-    RESULT_FAILED,
-    RESULT_INVALID,
-    RESULT_SUCCESS,
-    RESULT_UNKNOWN,
-    InstCmd,
-    Killpower,
-    Request,
-    ResultCallback,
-    UpsState,
-)
+from nutpy.store import InstCmd, Killpower, Request, Result, ResultCallback, UpsState
 
 log = logging.getLogger("nutpy.driver.apcmicrolink")
 
@@ -107,7 +97,7 @@ class _Connection:
         self.health = health
         self.port = port
         self.session = Session()
-        self.published: dict[str, str] = {}
+        self.published: set[str] = set()  # names of what the session decoded last
         self.settings: dict[str, Setting] = {}
         self.undescribed: set[str] = set()  # settings whose flags are not in the store yet
         self.pending: dict[bytes, deque[ResultCallback | None]] = {}
@@ -154,8 +144,8 @@ class _Connection:
         elif isinstance(event, Authenticated):
             self._describe()
         elif isinstance(event, (WriteDone, WriteFailed)):
-            self._finish(event.frame, RESULT_SUCCESS if isinstance(event, WriteDone)
-                         else RESULT_FAILED)
+            self._finish(event.frame, Result.SUCCESS if isinstance(event, WriteDone)
+                         else Result.FAILED)
         elif isinstance(event, AuthFailed):  # the session tries again by itself
             self._lost("the UPS refused our password", now, restart=False)
         elif isinstance(event, SessionLost):
@@ -178,7 +168,7 @@ class _Connection:
         """Every write still awaiting its echo has failed."""
         for frame in list(self.pending):
             while frame in self.pending:
-                self._finish(frame, RESULT_FAILED)
+                self._finish(frame, Result.FAILED)
 
     def _describe(self) -> None:
         """A layout is known: list its commands and settings."""
@@ -195,11 +185,10 @@ class _Connection:
     def _publish(self, values: dict[str, str]) -> None:
         ups = self.ups
         for name, value in values.items():
-            if self.published.get(name) != value:
-                ups.set(name, value)
-        for name in self.published.keys() - values.keys():
+            ups.set(name, value)  # the store ignores what did not change
+        for name in self.published - values.keys():
             ups.delete(name)
-        self.published = dict(values)
+        self.published = set(values)
         for name in self.undescribed & values.keys():
             setting = self.settings[name]
             ups.set(name, values[name], writable=True, string=setting.length is not None,
@@ -219,7 +208,7 @@ class _Connection:
     def _submit(self, request: Request) -> None:
         """Queue the request's write; its result comes with the echo (or its absence)."""
         if not self.session.authenticated:
-            _report(request.on_result, RESULT_FAILED)
+            _report(request.on_result, Result.FAILED)
             return
         on_result = request.on_result
         try:
@@ -232,10 +221,10 @@ class _Connection:
             else:
                 frame = self.session.set_variable(request.variable, request.value)
         except KeyError:
-            _report(request.on_result, RESULT_UNKNOWN)
+            _report(request.on_result, Result.UNKNOWN)
             return
         except ValueError:
-            _report(request.on_result, RESULT_INVALID)
+            _report(request.on_result, Result.INVALID)
             return
         self.pending.setdefault(frame, deque()).append(on_result)
 
@@ -243,8 +232,8 @@ class _Connection:
         delay = self.ups.get("outlet.group.0.delay.shutdown")
         after = f"after its {delay.value} s shutdown delay" if delay else "after its delay"
 
-        def done(result: int) -> None:
-            if result == RESULT_SUCCESS:
+        def done(result: Result) -> None:
+            if result == Result.SUCCESS:
                 request.notes.append(f"shutdown.return confirmed; output off {after}, "
                                      "back on when the mains return")
             else:
@@ -254,7 +243,7 @@ class _Connection:
 
         return done
 
-    def _finish(self, frame: bytes, result: int) -> None:
+    def _finish(self, frame: bytes, result: Result) -> None:
         waiting = self.pending.get(frame)
         if not waiting:
             return
@@ -263,6 +252,6 @@ class _Connection:
             del self.pending[frame]
 
 
-def _report(on_result: ResultCallback | None, result: int) -> None:
+def _report(on_result: ResultCallback | None, result: Result) -> None:
     if on_result is not None:
         on_result(result)

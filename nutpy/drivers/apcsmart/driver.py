@@ -35,17 +35,7 @@ from nutpy.drivers.base import (
 )
 from nutpy.protocols.apcsmart import codec
 from nutpy.protocols.apcsmart.codec import Alert, Outcome, ReadMode
-from nutpy.store import (
-    RESULT_FAILED,
-    RESULT_INVALID,
-    RESULT_SUCCESS,
-    RESULT_UNKNOWN,
-    InstCmd,
-    Killpower,
-    Request,
-    SetVar,
-    UpsState,
-)
+from nutpy.store import InstCmd, Killpower, Request, Result, SetVar, UpsState
 
 log = logging.getLogger("nutpy.driver.apcsmart")
 # One debug line per poll cycle: how long it took and how many bytes crossed the
@@ -227,8 +217,10 @@ class ApcSmart:
             try:
                 began, sent, received = trio.current_time(), line.bytes_sent, line.bytes_received
                 ok = await self._poll(line, ups, full)
+                took = trio.current_time() - began
+                ups.stats.poll_seconds = took
                 cycle_log.debug("[%s] poll cycle %.1f ms, %d bytes sent, %d received",
-                                ups.name, (trio.current_time() - began) * 1000,
+                                ups.name, took * 1000,
                                 line.bytes_sent - sent, line.bytes_received - received)
             except UpsSilent as exc:
                 self.health.lost(ups, f"{self.port}: {exc}", trio.current_time())
@@ -332,7 +324,7 @@ class ApcSmart:
 
     async def _execute(self, line: SmartLine, ups: UpsState, request: Request) -> None:
         """Carry out ``request``; its result is reported even if the line goes."""
-        result = RESULT_FAILED
+        result = Result.FAILED
         try:
             if isinstance(request, InstCmd):
                 result = await self._instcmd(line, request)
@@ -344,32 +336,32 @@ class ApcSmart:
             if request.on_result is not None:
                 request.on_result(result)
 
-    async def _instcmd(self, line: SmartLine, request: InstCmd) -> int:
+    async def _instcmd(self, line: SmartLine, request: InstCmd) -> Result:
         name = request.command.lower()
         if name not in self.unit.instcmds:
-            return RESULT_INVALID if name in _KNOWN_INSTCMDS else RESULT_UNKNOWN
+            return Result.INVALID if name in _KNOWN_INSTCMDS else Result.UNKNOWN
         if name in codec.NASTY and not self.nasty.allow(trio.current_time()):
             log.warning("%s not sent: NUT's rule wants the same request again "
                         "3 to 15 s later to confirm it", name)
-            return RESULT_FAILED
+            return Result.FAILED
         status = None
         if name.startswith("calibrate.") or (request.param or "").lower() == "cs":
             status = codec.parse_register(await line.query(codec.STATUS) or b"")
             if status is None:
-                return RESULT_FAILED
+                return Result.FAILED
         try:
             steps = codec.instcmd_steps(name, request.param, status=status)
         except codec.UnknownCommand:
-            return RESULT_INVALID
+            return Result.INVALID
         if await line.run_steps(steps):
             log.info("%s %s done", name, request.param or "")
-            return RESULT_SUCCESS
+            return Result.SUCCESS
         if codec.needs_at_recovery(steps):
             await line.run_steps([codec.AT_RECOVERY])
         log.warning("%s %s refused or unanswered", name, request.param or "")
-        return RESULT_FAILED
+        return Result.FAILED
 
-    async def _killpower(self, line: SmartLine, ups: UpsState, notes: list[str]) -> int:
+    async def _killpower(self, line: SmartLine, ups: UpsState, notes: list[str]) -> Result:
         """NUT's ``apcsmart -k``: read Q, then try the configured shutdown methods in turn.
 
         NUT's own read of Q accepts a single character, so on a real unit it
@@ -389,35 +381,35 @@ class ApcSmart:
                         else "staying off until switched on")
                 notes.append(f"{on}: {method.name} confirmed; output off {after}, {back}")
                 log.warning("[%s] killpower: %s", ups.name, notes[-1])
-                return RESULT_SUCCESS
+                return Result.SUCCESS
             if codec.needs_at_recovery(method.steps):
                 await line.run_steps([codec.AT_RECOVERY])
             notes.append(f"{on}: {method.name} refused or unanswered")
             log.warning("[%s] killpower: %s", ups.name, notes[-1])
-        return RESULT_FAILED
+        return Result.FAILED
 
-    async def _setvar(self, line: SmartLine, ups: UpsState, request: SetVar) -> int:
+    async def _setvar(self, line: SmartLine, ups: UpsState, request: SetVar) -> Result:
         var = ups.get(request.variable)
         spec = codec.spec_named(request.variable)
         if var is None or spec is None or not var.writable or spec.cmd not in self.unit.queries:
-            return RESULT_UNKNOWN
+            return Result.UNKNOWN
         current = await self._read_value(line, spec.cmd)
         if current is None:
-            return RESULT_FAILED
+            return Result.FAILED
         if current == request.value:
-            return RESULT_SUCCESS
+            return Result.SUCCESS
         if spec.string:
             try:
                 steps = codec.string_write_steps(request.value)
             except ValueError:
-                return RESULT_INVALID
+                return Result.INVALID
             await line.run_steps(steps)
             current = await self._read_value(line, spec.cmd)
         else:
             current = await self._cycle_enum(line, spec.cmd, current, request.value)
         if current is not None:
             ups.set(var.name, current)
-        return RESULT_SUCCESS if current == request.value else RESULT_FAILED
+        return Result.SUCCESS if current == request.value else Result.FAILED
 
     async def _cycle_enum(self, line: SmartLine, cmd: bytes, original: str,
                           target: str) -> str | None:

@@ -22,7 +22,7 @@ from nutpy.protocols.nut import (
     escape,
     listing,
 )
-from nutpy.store import InstCmd, Request, SetVar, UpsState, Variable
+from nutpy.store import InstCmd, Request, Result, ResultCallback, SetVar, UpsState, Variable
 
 Handler = Callable[[ClientState, list[str]], str]
 
@@ -129,12 +129,6 @@ def _variable(ups: UpsState, name: str) -> Variable:
     return var
 
 
-def _shown_value(ups: UpsState, var: Variable) -> str:
-    if ups.fsd and var.name.lower() == "ups.status":
-        return "FSD " + var.value
-    return var.value
-
-
 def _get_server_var(name: str, var: str) -> str:
     lowered = var.lower()
     if lowered == "server.info":
@@ -148,7 +142,7 @@ def _get_var(s: ClientState, name: str, var: str) -> str:
     if var[:7].lower() == "server.":
         return _get_server_var(name, var)
     ups = s.available_ups(name)
-    value = _shown_value(ups, _variable(ups, var))
+    value = ups.shown(_variable(ups, var))
     return f'VAR {name} {var} "{escape(value)}"\n'
 
 
@@ -219,7 +213,7 @@ def _list_ups(s: ClientState) -> str:
 
 def _list_var(s: ClientState, name: str) -> str:
     ups = s.available_ups(name)
-    lines = [f'VAR {name} {v.name} "{escape(_shown_value(ups, v))}"'
+    lines = [f'VAR {name} {v.name} "{escape(ups.shown(v))}"'
              for v in _sorted_vars(ups)]
     return listing("VAR", name, lines)
 
@@ -305,13 +299,13 @@ def _atoi(text: str) -> int:
     return sign * int(digits) if digits else 0
 
 
-def _submit(s: ClientState, ups: UpsState, make: Callable[[Callable[[int], None] | None], Request],
+def _submit(s: ClientState, ups: UpsState, make: Callable[[ResultCallback | None], Request],
             failed: Err) -> str:
     """Send a request to the driver, with a tracking id if the session wants one."""
     ident = s.ctx.tracking.add(s.ctx.clock()) if s.tracking else None
     tracking = s.ctx.tracking
 
-    def on_result(result: int) -> None:
+    def on_result(result: Result) -> None:
         if ident is not None:
             tracking.complete(ident, result)
 

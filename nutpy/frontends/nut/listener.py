@@ -16,12 +16,12 @@ from __future__ import annotations
 import errno
 import logging
 import ssl
-from dataclasses import dataclass
 
 import trio
 
 from nutpy.config import Listen, UpsdConf
 from nutpy.frontends.nut.session import ServerContext, Session
+from nutpy.listening import ConnectionLimit, peer_address, serve_connections
 from nutpy.protocols.tokenizer import Line, Tokenizer
 
 log = logging.getLogger("nutpy.server")
@@ -50,28 +50,11 @@ def make_tls_context(conf: UpsdConf) -> ssl.SSLContext | None:
     return ctx
 
 
-def _peer_address(stream: trio.SocketStream) -> str:
-    try:
-        addr = stream.socket.getpeername()
-    except OSError:
-        return "unknown"
-    host = addr[0]
-    if isinstance(host, str) and host.startswith("::ffff:") and "." in host:
-        host = host[7:]
-    return str(host)
-
-
 def _loggable(words: list[str]) -> str:
     """A request as it may appear in the log: a PASSWORD's words are masked."""
     if words and words[0].upper() == "PASSWORD":
         return " ".join([words[0], *("****" for _ in words[1:])])
     return " ".join(words)
-
-
-@dataclass
-class Limits:
-    maxconn: int | None
-    active: int = 0
 
 
 class Connection:
@@ -82,7 +65,7 @@ class Connection:
         self.ctx = ctx
         self.stream: trio.abc.Stream = stream
         self.tls = tls
-        self.session = Session(ctx, _peer_address(stream))
+        self.session = Session(ctx, peer_address(stream))
         self.tokenizer = Tokenizer()
 
     async def run(self) -> None:
@@ -98,9 +81,7 @@ class Connection:
                 log.info("client %s: %s", self.session.address, exc)
         finally:
             self.session.close()
-            with trio.move_on_after(1) as scope:
-                scope.shield = True
-                await self.stream.aclose()
+            await trio.aclose_forcefully(self.stream)
 
     async def _serve(self) -> None:
         # One cancel scope for the whole connection whose deadline each request
@@ -168,34 +149,6 @@ class Connection:
         raise trio.ClosedResourceError
 
 
-async def _serve_listener(ctx: ServerContext, listener: trio.SocketListener,
-                          limits: Limits, tls: ssl.SSLContext | None,
-                          nursery: trio.Nursery) -> None:
-    async with listener:
-        while True:
-            try:
-                stream = await listener.accept()
-            except OSError as exc:  # EMFILE and friends: wait, don't spin
-                log.warning("accept failed: %s", exc)
-                await trio.sleep(0.1)
-                continue
-            if limits.maxconn is not None and limits.active >= limits.maxconn:
-                log.warning("MAXCONN (%d) reached: refusing %s", limits.maxconn,
-                            _peer_address(stream))
-                await stream.aclose()
-                continue
-            nursery.start_soon(_client_task, ctx, stream, limits, tls)
-
-
-async def _client_task(ctx: ServerContext, stream: trio.SocketStream,
-                       limits: Limits, tls: ssl.SSLContext | None) -> None:
-    limits.active += 1
-    try:
-        await Connection(ctx, stream, tls).run()
-    finally:
-        limits.active -= 1
-
-
 async def open_listeners(listens: list[Listen],
                          allow_partial: bool) -> list[trio.SocketListener]:
     """Bind every LISTEN; fail like upsd if none, or any without allow_partial."""
@@ -224,7 +177,8 @@ async def open_listeners(listens: list[Listen],
 
 async def serve_listeners(ctx: ServerContext, listeners: list[trio.SocketListener],
                           maxconn: int | None, tls: ssl.SSLContext | None) -> None:
-    limits = Limits(maxconn)
-    async with trio.open_nursery() as nursery:
-        for listener in listeners:
-            nursery.start_soon(_serve_listener, ctx, listener, limits, tls, nursery)
+    async def handler(stream: trio.SocketStream) -> None:
+        await Connection(ctx, stream, tls).run()
+
+    await serve_connections(handler, listeners, limit=ConnectionLimit(maxconn, "MAXCONN"),
+                            log=log)

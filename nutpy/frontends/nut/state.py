@@ -78,7 +78,7 @@ class ClientState:
     def available_ups(self, name: str) -> UpsState:
         """The UPS, if its data may be served now (upsd's availability check)."""
         ups = self.ups(name)
-        state = ups.availability(self.ctx.clock(), self.ctx.upsd.maxage)
+        state = ups.availability()
         if state is Availability.DRIVER_NOT_CONNECTED:
             raise ProtocolError(Err.DRIVER_NOT_CONNECTED)
         if state is Availability.DATA_STALE:

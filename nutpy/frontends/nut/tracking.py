@@ -5,21 +5,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from nutpy.store import RESULT_FAILED, RESULT_INVALID, RESULT_SUCCESS, RESULT_UNKNOWN
+from nutpy.store import Result
 
 _ANSWERS = {
-    RESULT_SUCCESS: "SUCCESS",
-    RESULT_UNKNOWN: "ERR UNKNOWN",
-    RESULT_INVALID: "ERR INVALID-ARGUMENT",
-    4: "ERR INVALID-ARGUMENT",
-    RESULT_FAILED: "ERR FAILED",
+    Result.SUCCESS: "SUCCESS",
+    Result.UNKNOWN: "ERR UNKNOWN",
+    Result.INVALID: "ERR INVALID-ARGUMENT",
+    Result.FAILED: "ERR FAILED",
 }
 
 
 @dataclass
 class _Entry:
     created: float
-    result: int | None = None
+    result: Result | None = None
 
 
 class Tracking:
@@ -35,7 +34,7 @@ class Tracking:
         self._entries[ident] = _Entry(now)
         return ident
 
-    def complete(self, ident: str, result: int) -> None:
+    def complete(self, ident: str, result: Result) -> None:
         entry = self._entries.get(ident)
         if entry is not None:
             entry.result = result
@@ -48,7 +47,7 @@ class Tracking:
             return "ERR UNKNOWN"
         if entry.result is None:
             return "PENDING"
-        return _ANSWERS.get(entry.result, "ERR UNKNOWN")
+        return _ANSWERS[entry.result]
 
     def purge(self, now: float) -> None:
         expired = [k for k, e in self._entries.items() if now - e.created > self.delay]

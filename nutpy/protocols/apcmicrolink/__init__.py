@@ -1,0 +1,1 @@
+"""APC Microlink, the binary protocol of SMT/SMC/SMX units."""

@@ -1,0 +1,1 @@
+"""APC Smart (UPS-Link), the text protocol of serial Smart-UPS units."""
