@@ -25,7 +25,7 @@ from bench import servers
 from bench.loadgen import LoadGen, RunResult
 from bench.procs import started, usage
 from bench.servers import UPS, Control, Running
-from tests.nutenv import free_port, wait_until
+from tests.support.nut import free_port, wait_until
 
 GET = f"GET VAR {UPS} ups.status"
 LIST = f"LIST VAR {UPS}"

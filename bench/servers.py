@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.procs import started
-from tests.nutenv import accepts_connections, free_port, wait_until
+from tests.support.nut import accepts_connections, free_port, wait_until
 
 NUT_LIBEXEC = Path("/lib/nut")
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"

@@ -44,15 +44,8 @@ from pathlib import Path
 import trio
 
 from nutpy.cli import raise_fd_limit
-from tests.nutenv import (
-    FIXTURES,
-    free_port,
-    nutpy_server,
-    rss_kib,
-    simulator,
-    wait_until,
-    write_config,
-)
+from tests.support import FIXTURES
+from tests.support.nut import free_port, nutpy_server, rss_kib, simulator, wait_until, write_config
 
 UPS = "soak"
 USER, PASSWORD = "monuser", "soakpass"

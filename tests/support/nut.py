@@ -20,10 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nutpy.store import Store
-
 NUT_LIBEXEC = Path("/lib/nut")
-FIXTURES = Path(__file__).parent / "fixtures"
 START_TIMEOUT = 15.0
 
 
@@ -283,8 +280,3 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
     certfile.chmod(0o600)
     return certfile, cert
 
-
-async def next_change(store: Store) -> None:
-    """Wait for the next event on the store's feed (use inside a timeout)."""
-    with store.feed.subscribe() as changes:
-        await changes.receive()

@@ -10,36 +10,17 @@ differences listed in ``DIFFERENCES`` with their reasons; what ``upsrw`` and
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.nutenv import (
-    FIXTURES,
-    free_port,
-    nut_tool,
-    nutpy_server,
-    real_upsd,
-    simulator,
-    wait_until,
-    write_config,
-)
+from tests.support import FIXTURES
+from tests.support.apcsmart import DUMPS, settled, ups_conf
+from tests.support.nut import free_port, nut_tool, nutpy_server, real_upsd, simulator, write_config
 
-pytestmark = pytest.mark.system
-
-DUMPS = ["smart-ups-1500", "smart-ups-1250", "smart-ups-sc1500", "smart-ups-rt-3000-xl",
-         "matrix-ups-3000"]
-SETTLE = 2.5  # two polls at pollinterval 1: M and N have been reset by a query
 # (dump, variable) -> why nutpy differs from NUT there.  Empty: none found.
 DIFFERENCES: dict[tuple[str, str], str] = {}
-
-
-def upsc(port: int) -> dict[str, str]:
-    out = subprocess.run([nut_tool("upsc"), f"su@127.0.0.1:{port}"],
-                         capture_output=True, text=True, timeout=10).stdout
-    return dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
 
 
 # The simulated battery recharges while below 100 % (about 0.01 %/s), and the two
@@ -53,16 +34,6 @@ def _same(name: str, nut: str | None, ours: str | None) -> bool:
     if name not in DRIFT or nut is None or ours is None:
         return False
     return abs(float(nut) - float(ours)) <= DRIFT[name]
-
-
-def settled(port: int) -> dict[str, str]:
-    assert wait_until(lambda: "ups.status" in upsc(port), timeout=20)
-    time.sleep(SETTLE)
-    return {k: v for k, v in upsc(port).items() if not k.startswith("driver.")}
-
-
-def ups_conf(link: Path) -> str:
-    return f"pollinterval = 1\n[su]\ndriver = apcsmart\nport = {link}\n"
 
 
 def listings(port: int) -> dict[str, str]:

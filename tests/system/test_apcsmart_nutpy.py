@@ -9,8 +9,9 @@ import pytest
 
 from nutpy.protocols.apcsmart import codec
 from nutpy.protocols.devfile import dev_variables
-from tests.nutenv import (
-    FIXTURES,
+from tests.support import FIXTURES
+from tests.support.apcsmart import DUMPS, settled, ups_conf, upsc
+from tests.support.nut import (
     free_port,
     nut_tool,
     nutpy_server,
@@ -19,9 +20,6 @@ from tests.nutenv import (
     wait_until,
     write_config,
 )
-from tests.system.test_apcsmart_differential import DUMPS, settled, ups_conf, upsc
-
-pytestmark = pytest.mark.system
 
 USERS = "[admin]\npassword = pw\nactions = SET\ninstcmds = ALL\n"
 

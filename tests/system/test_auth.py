@@ -18,17 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.nutenv import (
-    FIXTURES,
-    Server,
-    free_port,
-    nutpy_server,
-    real_upsd,
-    wait_until,
-    write_config,
-)
-
-pytestmark = pytest.mark.system
+from tests.support import FIXTURES
+from tests.support.nut import Server, free_port, nutpy_server, real_upsd, wait_until, write_config
 
 UPS = "dummy"
 UPS_CONF = f"[{UPS}]\n  driver = dummy-ups\n  port = ups.dev\n"

@@ -36,8 +36,8 @@ from nutpy.frontends.nut.listener import open_listeners, serve_listeners
 from nutpy.frontends.nut.session import ServerContext
 from nutpy.frontends.nut.tracking import Tracking
 from nutpy.store import Request, Result, SetVar, Store, UpsState
-from tests.nutenv import (
-    FIXTURES,
+from tests.support import FIXTURES
+from tests.support.nut import (
     Server,
     free_port,
     make_certificate,
@@ -51,7 +51,6 @@ with warnings.catch_warnings():  # nut2 still imports telnetlib
     warnings.simplefilter("ignore", DeprecationWarning)
     import nut2
 
-pytestmark = pytest.mark.system
 
 UPS = "ups"
 DESC = "Test Smart-UPS 1500"

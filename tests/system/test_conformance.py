@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.nutenv import (
-    FIXTURES,
+from tests.support import FIXTURES
+from tests.support.nut import (
     Server,
     free_port,
     nut_tool,
@@ -39,8 +39,6 @@ from tests.nutenv import (
     wait_until,
     write_config,
 )
-
-pytestmark = pytest.mark.system
 
 REPLY_TIMEOUT = 3.0  # a reply that has not come by then counts as missing
 QUIET = 0.4  # how long to listen for a reply that should not come

@@ -29,9 +29,9 @@ from pathlib import Path
 import pytest
 
 from nutpy.cli import raise_fd_limit
-from tests.fuzzing import Generator, check_reply, split_replies
-from tests.nutenv import (
-    FIXTURES,
+from tests.support import FIXTURES
+from tests.support.fuzzing import Generator, check_reply, split_replies
+from tests.support.nut import (
     Server,
     free_port,
     make_certificate,
@@ -41,8 +41,6 @@ from tests.nutenv import (
     wait_until,
     write_config,
 )
-
-pytestmark = pytest.mark.system
 
 UPS = "dummy"
 GET = b"GET VAR dummy ups.status\n"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.nutenv import (
-    FIXTURES,
+from tests.support import FIXTURES
+from tests.support.nut import (
     NUT_LIBEXEC,
     free_port,
     nut_env,

@@ -6,9 +6,8 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
-from tests.nutenv import (
+from tests.support.expected import EXPECTED
+from tests.support.nut import (
     free_port,
     nut_tool,
     nutpy_server,
@@ -17,9 +16,6 @@ from tests.nutenv import (
     wait_until,
     write_config,
 )
-from tests.test_microlink_codec import EXPECTED
-
-pytestmark = pytest.mark.system
 
 USERS = "[admin]\npassword = pw\ninstcmds = ALL\nactions = SET\n"
 

@@ -22,9 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
-from tests.nutenv import (
+from tests.support.faults import KINDS
+from tests.support.nut import (
     free_port,
     nut_tool,
     nutpy_server,
@@ -33,9 +32,6 @@ from tests.nutenv import (
     wait_until,
     write_config,
 )
-from tests.test_serial_faults import KINDS
-
-pytestmark = pytest.mark.system
 
 INTERVAL = 2.0
 MAXAGE = 5

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.nutenv import (
-    FIXTURES,
+from tests.support import FIXTURES
+from tests.support.nut import (
     free_port,
     nut_tool,
     nutpy_command,
@@ -20,8 +20,6 @@ from tests.nutenv import (
     wait_until,
     write_config,
 )
-
-pytestmark = pytest.mark.system
 
 
 def _serve_exit_code(confdir: Path) -> tuple[int, str]:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from tests.nutenv import (
-    FIXTURES,
+from tests.support import FIXTURES
+from tests.support.nut import (
     free_port,
     nut_tool,
     real_upsd,
@@ -18,8 +16,6 @@ from tests.nutenv import (
     wait_until,
     write_config,
 )
-
-pytestmark = pytest.mark.system
 
 
 def upsc(port: int, var: str = "") -> str:

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from nutpy import sdnotify
-from tests.nutenv import free_port, nutpy_server, talk, write_config
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support import REPO
+from tests.support.nut import free_port, nutpy_server, talk, write_config
 
 
 def receive_all(sock: socket.socket, seconds: float) -> list[str]:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.nutenv import wait_until
-from tests.upsmon_rig import DEADTIME, GRACE, HOSTSYNC, POLLFREQ, SECONDARIES, Rig
+from tests.support.nut import wait_until
+from tests.support.upsmon import DEADTIME, GRACE, HOSTSYNC, POLLFREQ, SECONDARIES, Rig
 
 SERVERS = ("nutpy", "nut")
 ALL_HOSTS = ["primary", *SECONDARIES]

@@ -36,8 +36,8 @@ from nutpy.store import (
     UpsState,
 )
 from nutpy.wiring import make_driver
-from tests.nutenv import next_change
-from tests.test_microlink_codec import COMMAND_FRAMES, EXPECTED
+from tests.support.aio import next_change
+from tests.support.expected import COMMAND_FRAMES, EXPECTED
 
 H = bytes.fromhex
 MAXAGE = 15.0

@@ -26,8 +26,8 @@ from nutpy.sim.link import SimLink
 from nutpy.sim.smart import DEFAULT_COMMANDS, DEFAULT_REPLIES, SmartUps
 from nutpy.store import InstCmd, Killpower, Link, Request, Result, SetVar, Store, UpsState
 from nutpy.wiring import make_driver
+from tests.support import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 MAXAGE = 15.0
 NOISE_BYTES = bytes(b for b in range(256) if not 0x20 <= b <= 0x7E) + b"!$%+#?=&|*"
 

@@ -26,7 +26,7 @@ from nutpy.frontends.nut.listener import (
 from nutpy.frontends.nut.session import ServerContext
 from nutpy.frontends.nut.tracking import Tracking
 from nutpy.store import Store
-from tests.nutenv import make_certificate
+from tests.support.nut import make_certificate
 
 GET_STATUS = b"GET VAR u ups.status\n"
 STATUS_REPLY = b'VAR u ups.status "OL"\n'

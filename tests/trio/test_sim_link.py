@@ -61,3 +61,22 @@ async def test_mains_fail_sends_its_alert_without_waiting_for_a_tick(
         nursery.cancel_scope.cancel()
     assert b"!" in data
     assert took == 0
+
+
+async def test_link_cuts_short_exactly_the_next_n_replies(
+        autojump_clock: trio.testing.MockClock) -> None:
+    link = SimLink(SmartUps())
+    host, sim = trio.testing.memory_stream_pair()
+    replies = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(link.serve, sim)
+        assert link.control("truncate 2") == ["OK"]
+        for _ in range(3):
+            await host.send_all(b"Y")
+            replies.append(await host.receive_some())
+        assert link.control("truncate 1") == ["OK"]
+        assert link.control("truncate 0") == ["OK"]  # disarmed again
+        await host.send_all(b"Y")
+        replies.append(await host.receive_some())
+        nursery.cancel_scope.cancel()
+    assert replies == [b"SM", b"SM", b"SM\r\n", b"SM\r\n"]

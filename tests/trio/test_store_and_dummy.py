@@ -13,7 +13,7 @@ from nutpy.drivers.base import DriverSetup
 from nutpy.drivers.dummy import DummyUps
 from nutpy.protocols.devfile import Assign, Timer, parse_steps
 from nutpy.store import InstCmd, Link, Request, Result, SetVar, Store
-from tests.nutenv import next_change
+from tests.support.aio import next_change
 
 
 def test_case_only_updates_are_ignored_and_disconnect_clears() -> None:

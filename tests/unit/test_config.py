@@ -9,6 +9,8 @@ import pytest
 from nutpy import config
 from nutpy.cli import check_config
 from nutpy.config import Listen, parse_ups_conf, parse_upsd_conf, parse_upsd_users
+from nutpy.config.nutpy_conf import parse_nutpy_conf
+from tests.support import REPO
 
 
 def messages(diags: list[config.Diagnostic]) -> list[str]:
@@ -147,7 +149,7 @@ def test_check_config_reports_and_exits_nonzero(tmp_path: Path,
 
 
 def test_check_config_clean_demo_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
-    demo = Path(__file__).parent.parent / "conf"
+    demo = REPO / "conf"
     assert check_config(demo) == 0
     assert "0 error(s)" in capsys.readouterr().out
 
@@ -212,3 +214,66 @@ def test_unreadable_files_are_errors_not_crashes(tmp_path: Path, kind: str) -> N
     assert cfg.unreadable == [str(users)]
     assert cfg.fatal is None  # upsd too serves without users
     assert cfg.users == {}
+
+
+def test_nutpy_conf_every_directive() -> None:
+    conf, diags = parse_nutpy_conf(
+        b"HTTP_LISTEN 127.0.0.1\nHTTP_LISTEN ::1 8080\nNIS_LISTEN smart 127.0.0.1\n"
+        b"NIS_LISTEN other ::1 3552\nANNOUNCE off\nHISTORY /var/lib/nutpy/h.sqlite\n"
+        b"HISTORY_DAYS 400\n", "nutpy.conf")
+    assert diags == []
+    assert conf.http_listen == [Listen("127.0.0.1", 9199), Listen("::1", 8080)]
+    assert [(n.ups, n.listen) for n in conf.nis_listen] == [
+        ("smart", Listen("127.0.0.1", 3551)), ("other", Listen("::1", 3552))]
+    assert conf.announce is False
+    assert conf.history_path(Path("/run/nut"), Path("/etc/nut")) == Path(
+        "/var/lib/nutpy/h.sqlite")
+    assert conf.history_days == 400
+
+
+def test_nutpy_conf_defaults_and_history_off() -> None:
+    conf, _ = parse_nutpy_conf(b"", "nutpy.conf")
+    assert (conf.http_listen, conf.nis_listen, conf.announce) == ([], [], None)
+    assert conf.history_days == 30
+    assert conf.history_path(Path("/run/nut"), Path("/etc/nut")) == Path(
+        "/run/nut/nutpy-history.sqlite")
+    conf, _ = parse_nutpy_conf(b"HISTORY off\n", "nutpy.conf")
+    assert conf.history_path(Path("/run/nut"), Path("/etc/nut")) is None
+    conf, _ = parse_nutpy_conf(b"HISTORY h.sqlite\n", "nutpy.conf")
+    assert conf.history_path(Path("/run/nut"), Path("/etc/nut")) == Path("/etc/nut/h.sqlite")
+
+
+def test_nutpy_conf_errors_name_file_and_line() -> None:
+    _, diags = parse_nutpy_conf(
+        b"HTTP_LISTEN\nHTTP_LISTEN 127.0.0.1 99999\nNIS_LISTEN smart\nANNOUNCE maybe\n"
+        b"HISTORY_DAYS 0\nHISTORY_DAYS " + b"9" * 300 + b"\nHISTORY_DAYS x\nLISTEN ::1\n",
+        "nutpy.conf")
+    assert messages(diags) == [
+        "nutpy.conf:1: error: HTTP_LISTEN needs an address and optionally a port",
+        "nutpy.conf:2: error: bad port '99999'",
+        "nutpy.conf:3: error: NIS_LISTEN needs a UPS, an address and optionally a port",
+        "nutpy.conf:4: error: ANNOUNCE needs true/false, yes/no, on/off or 1/0",
+        "nutpy.conf:5: error: HISTORY_DAYS must be from 1 to 3660, not 0",
+        f"nutpy.conf:6: error: HISTORY_DAYS must be from 1 to 3660, not {'9' * 300}",
+        "nutpy.conf:7: error: HISTORY_DAYS needs one number",
+        "nutpy.conf:8: warning: unknown directive 'LISTEN' ignored",
+    ]
+
+
+def test_nis_listen_for_a_ups_that_is_not_there(tmp_path: Path) -> None:
+    (tmp_path / "ups.conf").write_text("[u]\ndriver = dummy-ups\nport = u.dev\n")
+    (tmp_path / "nutpy.conf").write_text("HTTP_LISTEN 127.0.0.1\nNIS_LISTEN v 127.0.0.1\n")
+    cfg = config.load(tmp_path)
+    assert messages(cfg.diagnostics)[-1:] == [
+        f"{tmp_path}/nutpy.conf:2: error: NIS_LISTEN names UPS 'v', which ups.conf "
+        "does not define"]
+    assert cfg.nutpy.http_listen == [Listen("127.0.0.1", 9199)]
+
+
+def test_without_nutpy_conf_nothing_is_said(tmp_path: Path) -> None:
+    (tmp_path / "ups.conf").write_text("[u]\ndriver = dummy-ups\nport = u.dev\n")
+    (tmp_path / "upsd.users").write_text("")
+    (tmp_path / "upsd.users").chmod(0o600)
+    (tmp_path / "upsd.conf").write_text("")
+    cfg = config.load(tmp_path)
+    assert cfg.diagnostics == [] and cfg.nutpy.http_listen == []

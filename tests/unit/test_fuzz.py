@@ -22,8 +22,8 @@ from nutpy.frontends.nut.session import ServerContext, Session
 from nutpy.frontends.nut.tracking import Tracking
 from nutpy.protocols.tokenizer import Line, Tokenizer
 from nutpy.store import InstCmd, Request, SetVar, Store, UpsState
-from tests.fuzzing import Generator, check_reply
-from tests.test_session import Clock
+from tests.support.clocks import Clock
+from tests.support.fuzzing import Generator, check_reply
 
 INPUTS = 100_000
 SEED = 6

@@ -12,6 +12,7 @@ from nutpy.config.descriptions import Descriptions, parse_cmdvartab
 from nutpy.frontends.nut.session import ServerContext, Session
 from nutpy.frontends.nut.tracking import Tracking
 from nutpy.store import InstCmd, Request, Result, SetVar, Store
+from tests.support.clocks import Clock
 
 USERS = b"""
 [admin]
@@ -25,19 +26,6 @@ USERS = b"""
   password = sp
   upsmon secondary
 """
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

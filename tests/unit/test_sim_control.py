@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
-import trio
-import trio.testing
 
 from nutpy.sim.builtin import make_engine
 from nutpy.sim.control import Noise, Truncate, cut_short, random_garbage, run_control
-from nutpy.sim.link import SimLink
 from nutpy.sim.microlink import MicrolinkSim
 from nutpy.sim.smart import SmartUps
+from tests.support import FIXTURES
 
 
 @pytest.mark.parametrize("engine", [SmartUps(), MicrolinkSim()], ids=["smart", "microlink"])
@@ -56,27 +53,8 @@ def test_cut_short_loses_what_ends_a_reply() -> None:
     assert cut_short(record) == record[:9]
 
 
-async def test_link_cuts_short_exactly_the_next_n_replies(
-        autojump_clock: trio.testing.MockClock) -> None:
-    link = SimLink(SmartUps())
-    host, sim = trio.testing.memory_stream_pair()
-    replies = []
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(link.serve, sim)
-        assert link.control("truncate 2") == ["OK"]
-        for _ in range(3):
-            await host.send_all(b"Y")
-            replies.append(await host.receive_some())
-        assert link.control("truncate 1") == ["OK"]
-        assert link.control("truncate 0") == ["OK"]  # disarmed again
-        await host.send_all(b"Y")
-        replies.append(await host.receive_some())
-        nursery.cancel_scope.cancel()
-    assert replies == [b"SM", b"SM", b"SM\r\n", b"SM\r\n"]
-
-
 def test_builtin_engines_and_options() -> None:
-    fixtures = Path(__file__).parent / "fixtures"
+    fixtures = FIXTURES
     smart = make_engine("smart", {"dump": "smart-ups-1250.dev"}, fixtures)
     assert isinstance(smart, SmartUps)
     assert isinstance(make_engine("microlink", {"rows": "32"}, fixtures), MicrolinkSim)

@@ -24,7 +24,7 @@ from nutpy.protocols.apcmicrolink.codec import (
     WriteFailed,
 )
 from nutpy.sim.microlink import MicrolinkSim, header
-from tests.test_microlink_codec import COMMAND_FRAMES, EXPECTED
+from tests.support.expected import COMMAND_FRAMES, EXPECTED
 
 H = bytes.fromhex
 BYTE_TIME = 0.00104  # 9600 baud, 8N1

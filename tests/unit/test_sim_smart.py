@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -14,8 +13,8 @@ from nutpy.protocols.apcsmart.codec import Alert, AlertEvent, Outcome, ReadMode,
 from nutpy.protocols.devfile import dev_variables
 from nutpy.sim.control import random_garbage
 from nutpy.sim.smart import DEFAULT_CAPS, SmartUps
+from tests.support import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 ALERT_CHARS = set("!$%+#?=&|*")
 DUMPS = ["smart-ups-1500.dev", "smart-ups-1250.dev", "smart-ups-sc1500.dev",
          "smart-ups-rt-3000-xl.dev", "matrix-ups-3000.dev"]
