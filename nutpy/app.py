@@ -28,6 +28,7 @@ from nutpy.frontends.control import serve_control
 from nutpy.frontends.nut.listener import make_tls_context, open_listeners, serve_listeners
 from nutpy.frontends.nut.session import ServerContext
 from nutpy.frontends.nut.tracking import Tracking
+from nutpy.history.recorder import Recorder
 from nutpy.store import Store
 from nutpy.wiring import build_driver
 
@@ -59,6 +60,10 @@ class Server:
     ctx: ServerContext
     nursery: trio.Nursery
     drivers: dict[str, _Running] = field(default_factory=dict)
+    recorder: Recorder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.recorder = Recorder(self.ctx.store)
 
     def start_ups(self, section: UpsConfig) -> None:
         ups = self.ctx.store.add(section.name, section.desc)
@@ -160,6 +165,7 @@ async def serve(directory: Path, *, control: Path | None = None,
     async with trio.open_nursery() as nursery:
         server = Server(cfg, ctx, nursery)
         nursery.start_soon(store.watch_ages)
+        await nursery.start(server.recorder.run)
         for section in cfg.ups.ups:
             server.start_ups(section)
         nursery.start_soon(_handle_signals, server)
