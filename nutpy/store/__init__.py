@@ -29,12 +29,20 @@ from nutpy.store.requests import (
     ResultCallback,
     SetVar,
 )
-from nutpy.store.state import DEFAULT_MAXAGE, DriverStats, Link, Store, UpsState, Variable
+from nutpy.store.state import (
+    DEFAULT_MAXAGE,
+    DriverStats,
+    Link,
+    Refusal,
+    Store,
+    UpsState,
+    Variable,
+)
 
 __all__ = [
     "DEFAULT_MAXAGE", "Availability", "AvailabilityChanged", "CapabilitiesChanged",
     "ClientsChanged", "CommandFinished", "DriverStats", "Event", "Feed", "FsdSet",
-    "InstCmd", "Killpower", "Link", "Origin", "Request", "Result", "ResultCallback",
+    "InstCmd", "Killpower", "Link", "Origin", "Refusal", "Request", "Result", "ResultCallback",
     "Resync", "SetVar", "StatusChanged", "Store", "Subscription", "UpsAdded", "UpsRemoved",
     "UpsState", "Variable", "VariableChanged",
 ]

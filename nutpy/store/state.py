@@ -42,7 +42,8 @@ from nutpy.store.events import (
 from nutpy.store.feed import Feed
 from nutpy.store.requests import Request, Result
 
-__all__ = ["DEFAULT_MAXAGE", "DriverStats", "Link", "Store", "UpsState", "Variable"]
+__all__ = ["DEFAULT_MAXAGE", "DriverStats", "Link", "Refusal", "Store", "UpsState", "Variable",
+           "atoi"]
 
 DEFAULT_MAXAGE = 15.0  # upsd's MAXAGE default
 _LATE = 0.001  # seconds watch_ages wakes after an expiry
@@ -59,6 +60,43 @@ class Variable:
     aux: int = 0  # maximum length when ``string``
     enums: list[str] = field(default_factory=list)
     ranges: list[tuple[int, int]] = field(default_factory=list)
+
+    def refusal(self, value: str) -> Refusal | None:
+        """Why ``value`` may not be written, in upsd's order of checks; None if it may.
+
+        A range is checked on the value as C's atoi reads it, as upsd does.
+        """
+        if not self.writable:
+            return Refusal.READONLY
+        if self.string:
+            if self.aux < 1:
+                return Refusal.SET_FAILED
+            if len(value) > self.aux:
+                return Refusal.TOO_LONG
+        if self.enums and value not in self.enums:
+            return Refusal.INVALID_VALUE
+        if self.ranges and not any(lo <= atoi(value) <= hi for lo, hi in self.ranges):
+            return Refusal.INVALID_VALUE
+        return None
+
+
+class Refusal(enum.Enum):
+    """Why a value cannot be written to a variable, named as NUT names it."""
+
+    READONLY = "READONLY"
+    SET_FAILED = "SET-FAILED"  # a string variable without a length: nothing fits
+    TOO_LONG = "TOO-LONG"
+    INVALID_VALUE = "INVALID-VALUE"
+
+
+def atoi(text: str) -> int:
+    """C's ``atoi``: leading blanks, an optional sign, then ASCII digits; else 0."""
+    text = text.lstrip(" \t\n\r\v\f")
+    sign = -1 if text[:1] == "-" else 1
+    if text[:1] in ("+", "-"):
+        text = text[1:]
+    end = len(text) - len(text.lstrip("0123456789"))
+    return sign * int(text[:end]) if end else 0
 
 
 class Link(enum.Enum):

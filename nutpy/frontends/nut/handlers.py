@@ -270,33 +270,9 @@ def list_(s: ClientState, args: list[str]) -> str:
 # ---- SET and INSTCMD ----------------------------------------------------------
 
 def _check_value(var: Variable, value: str) -> None:
-    if not var.writable:
-        raise ProtocolError(Err.READONLY)
-    if var.string:
-        if var.aux < 1:
-            raise ProtocolError(Err.SET_FAILED)
-        if len(value) > var.aux:
-            raise ProtocolError(Err.TOO_LONG)
-    if var.enums and value not in var.enums:
-        raise ProtocolError(Err.INVALID_VALUE)
-    if var.ranges:
-        number = _atoi(value)
-        if not any(lo <= number <= hi for lo, hi in var.ranges):
-            raise ProtocolError(Err.INVALID_VALUE)
-
-
-def _atoi(text: str) -> int:
-    """C's ``atoi``: leading blanks, an optional sign, then digits; else 0."""
-    text = text.lstrip(" \t\n\r\v\f")
-    sign = -1 if text[:1] == "-" else 1
-    if text[:1] in "+-" and text:
-        text = text[1:]
-    digits = ""
-    for ch in text:
-        if not ch.isdigit():
-            break
-        digits += ch
-    return sign * int(digits) if digits else 0
+    refusal = var.refusal(value)
+    if refusal is not None:
+        raise ProtocolError(Err(refusal.value))
 
 
 def _submit(s: ClientState, ups: UpsState, make: Callable[[ResultCallback | None], Request],
