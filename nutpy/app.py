@@ -24,6 +24,7 @@ from nutpy import sdnotify
 from nutpy.config import Config, Diagnostic, UpsConfig
 from nutpy.config.descriptions import load_descriptions
 from nutpy.drivers.base import supervise
+from nutpy.frontends import http
 from nutpy.frontends.control import serve_control
 from nutpy.frontends.nut.listener import make_tls_context, open_listeners, serve_listeners
 from nutpy.frontends.nut.session import ServerContext
@@ -61,9 +62,12 @@ class Server:
     nursery: trio.Nursery
     drivers: dict[str, _Running] = field(default_factory=dict)
     recorder: Recorder = field(init=False)
+    http: http.HttpContext = field(init=False)
 
     def __post_init__(self) -> None:
         self.recorder = Recorder(self.ctx.store)
+        self.http = http.HttpContext(self.ctx.store, self.cfg.users, self.ctx.descriptions,
+                                     self.recorder, self.cfg.nutpy.http_allow_plain_auth)
 
     def start_ups(self, section: UpsConfig) -> None:
         ups = self.ctx.store.add(section.name, section.desc)
@@ -101,8 +105,11 @@ class Server:
         new = {s.name.lower(): s for s in cfg.ups.ups}
         self.cfg.directory = cfg.directory
         cfg.upsd.listen = self.cfg.upsd.listen  # LISTEN is not changed by a reload
+        cfg.nutpy.http_listen = self.cfg.nutpy.http_listen  # nor HTTP_LISTEN
         self.cfg = cfg
         self.ctx.users = cfg.users
+        self.http.users = cfg.users
+        self.http.allow_plain_auth = cfg.nutpy.http_allow_plain_auth
         self.ctx.upsd = cfg.upsd
         self.ctx.tracking.delay = cfg.upsd.trackingdelay
         self.ctx.store.maxage = cfg.upsd.maxage
@@ -160,6 +167,8 @@ async def serve(directory: Path, *, control: Path | None = None,
     try:
         listeners = await open_listeners(cfg.upsd.listeners,
                                          cfg.upsd.allow_not_all_listeners)
+        http_listeners = (await open_listeners(cfg.nutpy.http_listen, False)
+                          if cfg.nutpy.http_listen else [])
     except OSError as exc:
         raise StartupError(str(exc)) from exc
     async with trio.open_nursery() as nursery:
@@ -170,6 +179,9 @@ async def serve(directory: Path, *, control: Path | None = None,
             server.start_ups(section)
         nursery.start_soon(_handle_signals, server)
         nursery.start_soon(serve_listeners, ctx, listeners, cfg.upsd.maxconn, tls)
+        if http_listeners:
+            nursery.start_soon(http.serve, server.http, http_listeners, tls,
+                               cfg.nutpy.http_maxconn)
         if control is not None:
             nursery.start_soon(serve_control, ctx.store, control)
         period = sdnotify.watchdog_period()

@@ -31,7 +31,7 @@ from nutpy.drivers.base import DriverConfigError, supervise
 from nutpy.frontends.control import ANSWER_TIMEOUT
 from nutpy.lines import LineReader
 from nutpy.protocols import control
-from nutpy.store import Killpower, Origin, Result, Store
+from nutpy.store import Killpower, Origin, RequestRefused, Result, Store
 from nutpy.wiring import make_driver
 
 __all__ = ["ANSWER_TIMEOUT", "Outcome", "killpower"]
@@ -66,7 +66,11 @@ async def _run_here(cfg: Config, sections: list[UpsConfig], timeout: float) -> l
                 section.name, False, [f"no data from {section.port} within {timeout:g} s"])
             return
         request = Killpower(origin=Origin(None, "local", "killpower"))
-        result = await ups.execute(request, timeout)
+        try:
+            result = await ups.execute(request, timeout)
+        except RequestRefused as exc:
+            outcomes[section.name] = Outcome(section.name, False, [str(exc)])
+            return
         if result is None:
             request.notes.append(f"no answer from the driver within {timeout:g} s")
         outcomes[section.name] = Outcome(section.name, result is Result.SUCCESS,

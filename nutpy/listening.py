@@ -99,15 +99,18 @@ async def _serve_one(listener: trio.SocketListener, handler: Handler,
                             peer_address(stream))
                 await trio.aclose_forcefully(stream)
                 continue
-            nursery.start_soon(_run, handler, stream, limit)
+            nursery.start_soon(_run, handler, stream, limit, log)
 
 
 async def _run(handler: Handler, stream: trio.SocketStream,
-               limit: ConnectionLimit | None) -> None:
+               limit: ConnectionLimit | None, log: logging.Logger) -> None:
     if limit is not None:
         limit.active += 1
     try:
         await handler(stream)
+    except Exception:  # a bug must cost one connection, not the server
+        log.exception("connection from %s failed", peer_address(stream))
+        await trio.aclose_forcefully(stream)
     finally:
         if limit is not None:
             limit.active -= 1

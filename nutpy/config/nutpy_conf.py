@@ -6,6 +6,9 @@ directive is optional; without the file nutpy is exactly a NUT server.
 * ``HTTP_LISTEN <address> [<port>]`` (repeatable; port 9199, the Prometheus
   NUT exporter's): metrics, the JSON API, events and the dashboard.  Without
   it no HTTP port is opened.
+* ``HTTP_MAXCONN <n>``: at most this many HTTP connections at once (256).
+* ``HTTP_ALLOW_PLAIN_AUTH on``: take credentials over plain HTTP from other
+  hosts too (by default only over HTTPS, or from loopback).
 * ``NIS_LISTEN <ups> <address> [<port>]`` (repeatable; port 3551): apcupsd's
   network protocol for one UPS, as apcupsd serves one UPS per daemon.
 * ``ANNOUNCE on|off``: DNS-SD over mDNS; default on when a listener is not
@@ -22,12 +25,15 @@ from pathlib import Path
 from nutpy.config.syntax import Diagnostic, Directive, Sink, lines
 from nutpy.config.upsd_conf import Listen, parse_listen
 
-__all__ = ["DEFAULT_HISTORY_DAYS", "DEFAULT_HTTP_PORT", "DEFAULT_NIS_PORT", "HISTORY_FILE",
-           "MAX_HISTORY_DAYS", "NisListen", "NutpyConf", "parse_nutpy_conf"]
+__all__ = ["DEFAULT_HISTORY_DAYS", "DEFAULT_HTTP_MAXCONN", "DEFAULT_HTTP_PORT",
+           "DEFAULT_NIS_PORT", "HISTORY_FILE", "MAX_HISTORY_DAYS", "NisListen", "NutpyConf",
+           "parse_nutpy_conf"]
 
 DEFAULT_HTTP_PORT = 9199
 DEFAULT_NIS_PORT = 3551
 DEFAULT_HISTORY_DAYS = 30
+DEFAULT_HTTP_MAXCONN = 256
+MAX_HTTP_MAXCONN = 1_000_000
 MAX_HISTORY_DAYS = 3660  # ten years: more is a typo
 HISTORY_FILE = "nutpy-history.sqlite"
 
@@ -41,6 +47,8 @@ class NisListen:
 @dataclass
 class NutpyConf:
     http_listen: list[Listen] = field(default_factory=list)
+    http_maxconn: int = DEFAULT_HTTP_MAXCONN
+    http_allow_plain_auth: bool = False
     nis_listen: list[NisListen] = field(default_factory=list)
     announce: bool | None = None  # None: on when a LISTEN is not loopback
     history: str | None = None  # a path, "off", or None for the default
@@ -66,6 +74,17 @@ def parse_nutpy_conf(data: bytes, path: str) -> tuple[NutpyConf, list[Diagnostic
             listen = parse_listen(key, d.args, d.lineno, sink, DEFAULT_HTTP_PORT)
             if listen is not None:
                 conf.http_listen.append(listen)
+        elif key == "HTTP_MAXCONN":
+            number = d.number()
+            if number is not None and not 1 <= number <= MAX_HTTP_MAXCONN:
+                sink.error(d.lineno, f"HTTP_MAXCONN must be from 1 to {MAX_HTTP_MAXCONN}, "
+                           f"not {number}")
+            elif number is not None:
+                conf.http_maxconn = number
+        elif key == "HTTP_ALLOW_PLAIN_AUTH":
+            flag = d.boolean()
+            if flag is not None:
+                conf.http_allow_plain_auth = flag
         elif key == "NIS_LISTEN":
             if not 2 <= len(d.args) <= 3:
                 sink.error(d.lineno, "NIS_LISTEN needs a UPS, an address and optionally "

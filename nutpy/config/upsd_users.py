@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 
 from nutpy.config.syntax import Diagnostic, Sink, lines, section
 
-__all__ = ["User", "parse_upsd_users"]
+__all__ = ["User", "authenticate", "parse_upsd_users"]
 
 
 @dataclass
@@ -80,3 +81,15 @@ def parse_upsd_users(data: bytes, path: str) -> tuple[dict[str, User], list[Diag
     return users, sink.items
 
 
+def authenticate(users: dict[str, User], name: str, password: str) -> User | None:
+    """The user ``name`` if ``password`` is theirs, else None.
+
+    Compared in constant time, and compared even for an unknown user, so
+    timing tells neither the password nor whether the user exists.
+    """
+    user = users.get(name)
+    expected = user.password if user is not None else None
+    same = hmac.compare_digest((expected or "").encode(), password.encode())
+    if user is None or expected is None or not same:
+        return None
+    return user

@@ -15,7 +15,7 @@ import trio
 from nutpy.lines import LineReader, LineTooLong
 from nutpy.listening import serve_connections, unix_listener
 from nutpy.protocols import control
-from nutpy.store import Killpower, Origin, Result, Store
+from nutpy.store import Killpower, Origin, RequestRefused, Result, Store
 
 __all__ = ["ANSWER_TIMEOUT", "serve_control"]
 
@@ -31,7 +31,10 @@ async def _killpower(store: Store, name: str) -> bytes:
     if not await ups.wait_available(ANSWER_TIMEOUT):
         return control.answer([], False, "DATA-STALE")
     request = Killpower(origin=Origin(None, "local", "control"))
-    result = await ups.execute(request, ANSWER_TIMEOUT)
+    try:
+        result = await ups.execute(request, ANSWER_TIMEOUT)
+    except RequestRefused as exc:
+        return control.answer([str(exc)], False)
     if result is None:
         request.notes.append(f"no answer from the driver within {ANSWER_TIMEOUT:g} s")
     return control.answer(request.notes, result is Result.SUCCESS)

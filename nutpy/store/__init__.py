@@ -34,6 +34,7 @@ from nutpy.store.state import (
     DriverStats,
     Link,
     Refusal,
+    RequestRefused,
     Store,
     UpsState,
     Variable,
@@ -42,7 +43,7 @@ from nutpy.store.state import (
 __all__ = [
     "DEFAULT_MAXAGE", "Availability", "AvailabilityChanged", "CapabilitiesChanged",
     "ClientsChanged", "CommandFinished", "DriverStats", "Event", "Feed", "FsdSet",
-    "InstCmd", "Killpower", "Link", "Origin", "Refusal", "Request", "Result", "ResultCallback",
-    "Resync", "SetVar", "StatusChanged", "Store", "Subscription", "UpsAdded", "UpsRemoved",
-    "UpsState", "Variable", "VariableChanged",
+    "InstCmd", "Killpower", "Link", "Origin", "Refusal", "Request", "RequestRefused", "Result",
+    "ResultCallback", "Resync", "SetVar", "StatusChanged", "Store", "Subscription",
+    "UpsAdded", "UpsRemoved", "UpsState", "Variable", "VariableChanged",
 ]

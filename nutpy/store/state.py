@@ -21,6 +21,7 @@ import dataclasses
 import enum
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -42,8 +43,8 @@ from nutpy.store.events import (
 from nutpy.store.feed import Feed
 from nutpy.store.requests import Request, Result
 
-__all__ = ["DEFAULT_MAXAGE", "DriverStats", "Link", "Refusal", "Store", "UpsState", "Variable",
-           "atoi"]
+__all__ = ["DEFAULT_MAXAGE", "DriverStats", "Link", "Refusal", "RequestRefused", "Store",
+           "UpsState", "Variable", "atoi"]
 
 DEFAULT_MAXAGE = 15.0  # upsd's MAXAGE default
 _LATE = 0.001  # seconds watch_ages wakes after an expiry
@@ -97,6 +98,10 @@ def atoi(text: str) -> int:
         text = text[1:]
     end = len(text) - len(text.lstrip("0123456789"))
     return sign * int(text[:end]) if end else 0
+
+
+class RequestRefused(Exception):
+    """The driver cannot take a request now."""
 
 
 class Link(enum.Enum):
@@ -270,8 +275,9 @@ class UpsState:
         return True
 
     async def execute(self, request: Request, timeout: float) -> Result | None:
-        """Submit ``request`` and wait for its result: None when the driver cannot
-        take it or does not answer within ``timeout`` seconds."""
+        """Submit ``request`` and wait for its result: None when the driver does
+        not answer within ``timeout`` seconds, RequestRefused when it cannot take
+        the request at all (no driver, or its queue is full)."""
         done = trio.Event()
         results: list[Result] = []
         callback = request.on_result
@@ -283,7 +289,8 @@ class UpsState:
                 callback(result)
 
         if not self.submit(dataclasses.replace(request, on_result=on_result)):
-            return None
+            raise RequestRefused("the driver is not running" if self._requests is None
+                                 else "the driver is busy")
         with trio.move_on_after(timeout):
             await done.wait()
         return results[0] if results else None
@@ -370,6 +377,8 @@ class Store:
         self._maxage = maxage
         self.feed = Feed()
         self._ages = trio.lowlevel.ParkingLot()
+        # Open client connections by front end ("nut", "http", ...), for metrics.
+        self.connections: Counter[str] = Counter()
 
     @property
     def maxage(self) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 import trio.testing
 
@@ -15,6 +16,7 @@ from nutpy.store import (
     InstCmd,
     Link,
     Request,
+    RequestRefused,
     Result,
     Resync,
     StatusChanged,
@@ -225,4 +227,7 @@ async def test_execute_waits_for_the_result(autojump_clock: trio.testing.MockClo
         assert trio.current_time() == 3
         assert await ups.execute(InstCmd("test.battery.start", None), 10) is None  # unanswered
         assert trio.current_time() == 13
+    ups.disconnect()
+    with pytest.raises(RequestRefused, match="not running"):
+        await ups.execute(InstCmd("test.battery.start", None), 10)
 

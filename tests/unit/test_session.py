@@ -278,7 +278,7 @@ def test_passwords_are_compared_in_constant_time(ctx: ServerContext,
         compared.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr("nutpy.frontends.nut.state.hmac.compare_digest", spy)
+    monkeypatch.setattr("nutpy.config.upsd_users.hmac.compare_digest", spy)
     for user, password, reply in (("admin", "pw", "OK FSD-SET\n"),
                                   ("admin", "pX", "ERR ACCESS-DENIED\n"),
                                   ("nobody", "pw", "ERR ACCESS-DENIED\n")):

@@ -178,7 +178,11 @@ async def open_listeners(listens: list[Listen],
 async def serve_listeners(ctx: ServerContext, listeners: list[trio.SocketListener],
                           maxconn: int | None, tls: ssl.SSLContext | None) -> None:
     async def handler(stream: trio.SocketStream) -> None:
-        await Connection(ctx, stream, tls).run()
+        ctx.store.connections["nut"] += 1
+        try:
+            await Connection(ctx, stream, tls).run()
+        finally:
+            ctx.store.connections["nut"] -= 1
 
     await serve_connections(handler, listeners, limit=ConnectionLimit(maxconn, "MAXCONN"),
                             log=log)

@@ -9,13 +9,13 @@ users, tracking table, descriptions) lives in :class:`ServerContext`.
 
 from __future__ import annotations
 
-import hmac
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nutpy.config import UpsdConf, User
 from nutpy.config.descriptions import Descriptions
+from nutpy.config.upsd_users import authenticate
 from nutpy.frontends.nut.tracking import Tracking
 from nutpy.protocols.nut import Err, ProtocolError
 from nutpy.store import Availability, Store, UpsState
@@ -89,14 +89,7 @@ class ClientState:
         """The user whose name and password this session sent, if they match."""
         if self.username is None or self.password is None:
             return None
-        user = self.ctx.users.get(self.username)
-        expected = user.password if user is not None else None
-        # Compared in constant time, and compared even for an unknown user, so
-        # timing tells neither the password nor whether the user exists.
-        same = hmac.compare_digest((expected or "").encode(), self.password.encode())
-        if user is None or expected is None or not same:
-            return None
-        return user
+        return authenticate(self.ctx.users, self.username, self.password)
 
     def require_action(self, *actions: str) -> None:
         user = self.authenticated_user()
