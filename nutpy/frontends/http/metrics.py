@@ -4,9 +4,10 @@ Names, labels and conventions are those of DRuggeri's ``nut_exporter``, so its
 scrape configs, alert rules and Grafana dashboard work unchanged:
 
 * each numeric variable as ``network_ups_tools_<name with . and - as _>``,
-  help ``<description> (<variable>)``; the words nut_exporter reads as
-  booleans by default (``enabled``/``on``/``true``... and their opposites)
-  as 1 and 0; other strings are not exported;
+  help ``<description> (<variable>)`` (``_value`` added where the name would
+  end in a suffix Prometheus reserves, such as ``outlet_group_count``); the
+  words nut_exporter reads as booleans by default (``enabled``/``on``/
+  ``true``... and their opposites) as 1 and 0; other strings are not exported;
 * ``network_ups_tools_ups_status{flag="OL"}`` 1 for each flag set, and 0 for
   nut_exporter's default list of flags when they are not;
 * ``network_ups_tools_device_info`` 1 with the ``device.*`` values as labels.
@@ -53,8 +54,15 @@ _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NOT_IN_NAME = re.compile(r"[^a-zA-Z0-9_]")
 
 
+# Suffixes Prometheus gives a meaning to: a gauge named so fails promtool's lint.
+_RESERVED = ("_count", "_sum", "_bucket", "_total", "_created")
+
+
 def metric_name(variable: str) -> str:
-    return f"{NAMESPACE}_{_NOT_IN_NAME.sub('_', variable)}"
+    """nut_exporter's name for a variable; one that would end in a suffix Prometheus
+    reserves (``outlet.group.count``) gets ``_value`` added, to stay lint-clean."""
+    name = f"{NAMESPACE}_{_NOT_IN_NAME.sub('_', variable)}"
+    return f"{name}_value" if name.endswith(_RESERVED) else name
 
 
 def _number(value: str) -> float | None:
