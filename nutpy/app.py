@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,8 @@ from nutpy.frontends.control import serve_control
 from nutpy.frontends.nut.listener import make_tls_context, open_listeners, serve_listeners
 from nutpy.frontends.nut.session import ServerContext
 from nutpy.frontends.nut.tracking import Tracking
-from nutpy.history.recorder import Recorder
+from nutpy.history.keeper import History
+from nutpy.history.recorder import KEEP, Recorder
 from nutpy.store import Store
 from nutpy.wiring import build_driver
 
@@ -142,6 +144,19 @@ async def _handle_signals(server: Server) -> None:
             sdnotify.notify("READY=1")
 
 
+async def _open_history(cfg: Config, store: Store) -> History | None:
+    statepath = Path(cfg.upsd.statepath) if cfg.upsd.statepath else \
+        configmod.default_statepath()
+    path = cfg.nutpy.history_path(statepath, cfg.directory)
+    if path is None:
+        return None
+    try:
+        return await History.open(store, path, cfg.nutpy.history_days)
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("no history is kept: cannot use %s: %s", path, exc)
+        return None
+
+
 async def serve(directory: Path, *, control: Path | None = None,
                 task_status: trio.TaskStatus[list[trio.SocketListener]]
                 = trio.TASK_STATUS_IGNORED) -> None:
@@ -171,22 +186,34 @@ async def serve(directory: Path, *, control: Path | None = None,
                           if cfg.nutpy.http_listen else [])
     except OSError as exc:
         raise StartupError(str(exc)) from exc
-    async with trio.open_nursery() as nursery:
-        server = Server(cfg, ctx, nursery)
-        nursery.start_soon(store.watch_ages)
-        await nursery.start(server.recorder.run)
-        for section in cfg.ups.ups:
-            server.start_ups(section)
-        nursery.start_soon(_handle_signals, server)
-        nursery.start_soon(serve_listeners, ctx, listeners, cfg.upsd.maxconn, tls)
-        if http_listeners:
-            nursery.start_soon(http.serve, server.http, http_listeners, tls,
-                               cfg.nutpy.http_maxconn)
-        if control is not None:
-            nursery.start_soon(serve_control, ctx.store, control)
-        period = sdnotify.watchdog_period()
-        if period is not None:
-            nursery.start_soon(sdnotify.feed_watchdog, period)
-        task_status.started(listeners)
-        sdnotify.notify("READY=1", f"STATUS=serving {len(cfg.ups.ups)} UPS")
+    history = await _open_history(cfg, store)
+    # The history is the outermost task: it writes the "server stopped" entry
+    # and what is left only after everything else has ended.
+    async with trio.open_nursery() as keeper:
+        if history is not None:
+            keeper.start_soon(history.run)
+        async with trio.open_nursery() as nursery:
+            server = Server(cfg, ctx, nursery)
+            if history is not None:
+                server.recorder.preload(await history.entries(
+                    None, cfg.nutpy.history_days * 86400.0, KEEP))
+                server.recorder.on_entry = history.add_entry
+                server.http.history = history
+            nursery.start_soon(store.watch_ages)
+            await nursery.start(server.recorder.run)
+            for section in cfg.ups.ups:
+                server.start_ups(section)
+            nursery.start_soon(_handle_signals, server)
+            nursery.start_soon(serve_listeners, ctx, listeners, cfg.upsd.maxconn, tls)
+            if http_listeners:
+                nursery.start_soon(http.serve, server.http, http_listeners, tls,
+                                   cfg.nutpy.http_maxconn)
+            if control is not None:
+                nursery.start_soon(serve_control, ctx.store, control)
+            period = sdnotify.watchdog_period()
+            if period is not None:
+                nursery.start_soon(sdnotify.feed_watchdog, period)
+            task_status.started(listeners)
+            sdnotify.notify("READY=1", f"STATUS=serving {len(cfg.ups.ups)} UPS")
+        keeper.cancel_scope.cancel()
 

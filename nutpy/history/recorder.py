@@ -27,19 +27,26 @@ Numbered = tuple[int, Entry]  # entries are numbered from 1, in order
 
 class Recorder:
     def __init__(self, store: Store, keep: int = KEEP,
-                 on_entry: Callable[[Entry], None] | None = None) -> None:
+                 on_entry: Callable[[int, Entry], None] | None = None) -> None:
         self.store = store
         self.chronicle = Chronicle()
         self._recent: deque[Numbered] = deque(maxlen=keep)
         self._numbers = itertools.count(1)
         self._lot = trio.lowlevel.ParkingLot()
-        self._on_entry = on_entry  # e.g. the history database's writer
+        self.on_entry = on_entry  # e.g. the history's writer
 
     def add(self, entry: Entry) -> None:
-        self._recent.append((next(self._numbers), entry))
+        number = next(self._numbers)
+        self._recent.append((number, entry))
         self._lot.unpark_all()
-        if self._on_entry is not None:
-            self._on_entry(entry)
+        if self.on_entry is not None:
+            self.on_entry(number, entry)
+
+    def preload(self, entries: list[Numbered]) -> None:
+        """Entries kept from before a restart; numbering goes on after them."""
+        self._recent.extend(entries)
+        if entries:
+            self._numbers = itertools.count(entries[-1][0] + 1)
 
     def recent(self, ups: str | None = None, limit: int = 50,
                after: int = 0) -> list[Numbered]:

@@ -12,7 +12,7 @@ import ssl
 
 import trio
 
-from nutpy.frontends.http import api
+from nutpy.frontends.http import api, past
 from nutpy.frontends.http.context import HttpContext
 from nutpy.frontends.http.events import events
 from nutpy.frontends.http.metrics import Metrics
@@ -40,7 +40,8 @@ def router(ctx: HttpContext) -> Router:
         Route("POST", "/api/v1/ups/{name}/commands/{command}", api.instcmd),
         Route("PUT", "/api/v1/ups/{name}/variables/{variable}", api.set_variable),
         Route("POST", "/api/v1/ups/{name}/fsd", api.fsd),
-        Route("GET", "/api/v1/log", api.get_log),
+        Route("GET", "/api/v1/log", past.get_log),
+        Route("GET", "/api/v1/history", past.get_history),
         Route("GET", "/api/v1/events", events),
         Route("GET", "/api/v1/openapi.json", _openapi),
     ])

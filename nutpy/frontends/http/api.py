@@ -21,7 +21,6 @@ from nutpy.frontends.http.auth import require_user
 from nutpy.frontends.http.context import HttpContext
 from nutpy.frontends.http.responses import HttpError, json_response
 from nutpy.frontends.http.server import Request, Response
-from nutpy.history.chronicle import Entry
 from nutpy.store import (
     Availability,
     InstCmd,
@@ -37,7 +36,7 @@ from nutpy.store import (
     Request as DriverRequest,
 )
 
-__all__ = ["entry_json", "fsd", "get_log", "get_ups", "get_ups_data", "instcmd", "list_ups",
+__all__ = ["find_ups", "fsd", "get_ups", "get_ups_data", "instcmd", "int_param", "list_ups",
            "set_variable", "ups_summary", "variable_json"]
 
 NO_DESCRIPTION = "Description unavailable"  # what upsd says too
@@ -80,7 +79,7 @@ def ups_summary(ctx: HttpContext, ups: UpsState) -> dict[str, Any]:
     }
 
 
-def _ups(ctx: HttpContext, name: str) -> UpsState:
+def find_ups(ctx: HttpContext, name: str) -> UpsState:
     ups = ctx.store.get(name)
     if ups is None:
         raise HttpError(404, "UNKNOWN-UPS", f"no UPS called {name!r}")
@@ -89,7 +88,7 @@ def _ups(ctx: HttpContext, name: str) -> UpsState:
 
 def _available(ctx: HttpContext, name: str) -> UpsState:
     """The UPS, if its driver can be asked something now (upsd's check before a write)."""
-    ups = _ups(ctx, name)
+    ups = find_ups(ctx, name)
     availability = ups.availability()
     if availability is not Availability.OK:
         raise HttpError(503, availability.value,
@@ -102,7 +101,7 @@ async def list_ups(ctx: HttpContext, request: Request) -> Response:
 
 
 async def get_ups(ctx: HttpContext, request: Request, name: str) -> Response:
-    return json_response(get_ups_data(ctx, _ups(ctx, name)))
+    return json_response(get_ups_data(ctx, find_ups(ctx, name)))
 
 
 def get_ups_data(ctx: HttpContext, ups: UpsState) -> dict[str, Any]:
@@ -121,23 +120,7 @@ def get_ups_data(ctx: HttpContext, ups: UpsState) -> dict[str, Any]:
     return data
 
 
-def entry_json(number: int, entry: Entry) -> dict[str, Any]:
-    return {"id": number, "at": entry.at, "ups": entry.ups, "kind": entry.kind.value,
-            "message": entry.message, "details": dict(entry.details)}
-
-
-async def get_log(ctx: HttpContext, request: Request) -> Response:
-    """The recent event log (``?ups=``, ``?limit=``, ``?after=`` an id)."""
-    name = request.param("ups")
-    if name is not None:
-        _ups(ctx, name)
-    limit = _int_param(request, "limit", 100, 1, 1000)
-    after = _int_param(request, "after", 0, 0, 2**62)
-    entries = ctx.recorder.recent(name, limit=limit, after=after)
-    return json_response({"entries": [entry_json(n, e) for n, e in entries]})
-
-
-def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
     text = request.param(name)
     if text is None:
         return default
@@ -210,7 +193,7 @@ async def set_variable(ctx: HttpContext, request: Request, name: str,
 async def fsd(ctx: HttpContext, request: Request, name: str) -> Response:
     _json_body(request)
     user = require_user(ctx, request)
-    ups = _ups(ctx, name)
+    ups = find_ups(ctx, name)
     if not user.may("FSD"):
         raise HttpError(403, "ACCESS-DENIED", f"{user.name} may not set FSD")
     ups.set_fsd()

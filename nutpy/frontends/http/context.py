@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from nutpy.config import User
 from nutpy.config.descriptions import Descriptions
+from nutpy.history.keeper import History
 from nutpy.history.recorder import Recorder
 from nutpy.store import Store
 
@@ -22,3 +23,4 @@ class HttpContext:
     recorder: Recorder
     allow_plain_auth: bool = False  # HTTP_ALLOW_PLAIN_AUTH: credentials over plain HTTP
     command_timeout: float = COMMAND_TIMEOUT
+    history: History | None = None  # None: HISTORY off, or it could not be opened

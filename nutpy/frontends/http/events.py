@@ -23,8 +23,9 @@ from typing import Any
 
 import trio
 
-from nutpy.frontends.http.api import entry_json, get_ups_data
+from nutpy.frontends.http.api import get_ups_data
 from nutpy.frontends.http.context import HttpContext
+from nutpy.frontends.http.past import entry_json
 from nutpy.frontends.http.responses import HttpError
 from nutpy.frontends.http.server import Request, Response, Send
 from nutpy.history.recorder import KEEP

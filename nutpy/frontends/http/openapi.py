@@ -75,12 +75,29 @@ def document() -> dict[str, Any]:
             "/api/v1/ups/{ups}/fsd": {"post": _write(
                 "Set the forced-shutdown latch (NUT's FSD; needs FSD or upsmon primary)",
                 {"type": "object"}, [])},
-            "/api/v1/log": {"get": {
-                "summary": "The event log, oldest first",
+            "/api/v1/history": {"get": {
+                "summary": "Charted series of one UPS over an hour, day, week or month",
                 "parameters": [
+                    {"name": "ups", "in": "query", "required": True,
+                     "schema": {"type": "string"}},
+                    {"name": "range", "in": "query",
+                     "schema": {"type": "string", "enum": ["hour", "day", "week", "month"]}},
+                    {"name": "series", "in": "query", "schema": {"type": "string"}},
+                    {"name": "format", "in": "query",
+                     "schema": {"type": "string", "enum": ["json", "csv"]}}],
+                "responses": {"200": {"description": "Samples: [time, value or null]",
+                                      "content": {**json_ok, "text/csv": {}}},
+                              **_errors(400, 404)}}},
+            "/api/v1/log": {"get": {
+                "summary": "The event log, oldest first (from the history file with range)",
+                "parameters": [
+                    {"name": "range", "in": "query",
+                     "schema": {"type": "string", "enum": ["hour", "day", "week", "month"]}},
+                    {"name": "format", "in": "query",
+                     "schema": {"type": "string", "enum": ["json", "csv"]}},
                     {"name": "ups", "in": "query", "schema": {"type": "string"}},
                     {"name": "limit", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 10000}},
                     {"name": "after", "in": "query",
                      "schema": {"type": "integer", "minimum": 0}}],
                 "responses": {"200": {"description": "Entries", "content": json_ok},
