@@ -34,6 +34,11 @@ Measurements (numbered as in issue #7)
        2400-baud line: every poll cycle against the time its bytes need on
        the wire (10 bits a byte), from the driver's poll-cycle debug log.
 
+    8-11. The HTTP front end: scrape latency for 1 and 64 UPSes, power cut to
+       the event stream, and the NUT clients' GET VAR p99 while Prometheus
+       scrapes, 50 event streams are open, or the dashboard is open in a
+       browser (see :mod:`bench.frontends`).
+
 Every process the bench starts runs in its own process group and is stopped
 with it; only 127.0.0.1 is used.
 """

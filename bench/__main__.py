@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from bench import measures, report, servers
+from bench import frontends, measures, report, servers
 from bench.loadgen import LoadGen, build
 from bench.measures import Recorder
 from bench.procs import raise_nofile_limit
@@ -36,12 +36,16 @@ class Plan:
     idle_cost_seconds: float
     cuts: int
     many_seconds: float
+    scrapes: int
+    http_seconds: float
 
 
 FULL = Plan("full", reps=3, upsc_runs=30, seconds=5.0, idle_seconds=10.0,
-            idle_cost_seconds=60.0, cuts=30, many_seconds=60.0)
+            idle_cost_seconds=60.0, cuts=30, many_seconds=60.0, scrapes=500,
+            http_seconds=10.0)
 QUICK = Plan("quick (BENCH_QUICK=1)", reps=1, upsc_runs=10, seconds=2.0,
-             idle_seconds=4.0, idle_cost_seconds=15.0, cuts=8, many_seconds=20.0)
+             idle_seconds=4.0, idle_cost_seconds=15.0, cuts=8, many_seconds=20.0,
+             scrapes=100, http_seconds=3.0)
 
 
 def cpu_busy(seconds: float) -> float:
@@ -119,6 +123,15 @@ def run(plan: Plan, workdir: Path, only: set[int]) -> tuple[Recorder, list[str]]
     if 7 in only:
         print(f"{MANY_UPS} UPSes at 2400 baud", flush=True)
         measures.many_ups(rec, workdir / "many", MANY_UPS, plan.many_seconds)
+    if 8 in only:
+        print("HTTP: scrape latency", flush=True)
+        frontends.scrape_latency(rec, workdir / "http", plan.scrapes)
+    if 9 in only:
+        print("HTTP: event latency", flush=True)
+        frontends.event_latency(rec, workdir / "http", plan.cuts)
+    if 10 in only:
+        print("HTTP: NUT clients under scrapes, event streams and the dashboard", flush=True)
+        frontends.nut_clients_under_http(rec, lg, workdir / "http", plan.http_seconds)
     return rec, generator
 
 
@@ -126,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true",
                         help="short runs, one repetition (also BENCH_QUICK=1)")
-    parser.add_argument("--only", default="1,2,3,4,5,6,7",
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10",
                         help="comma-separated measurement numbers (default: all)")
     parser.add_argument("--doc", type=Path, default=DOC,
                         help="where to write the results (default docs/benchmarks.md)")

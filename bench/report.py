@@ -79,6 +79,18 @@ ROWS = (
     Row("ups64.max", "7. 64 UPSes: poll cycle / line time, worst", "x", "≤ 1.2",
         at_most(1.2)),
     Row("ups64.cpu", "7. 64 UPSes: nutpy CPU", "% of a core", digits=0),
+    Row("scrape1.p50", "8. /metrics scrape, 1 UPS, p50", "ms"),
+    Row("scrape1.p99", "8. /metrics scrape, 1 UPS, p99", "ms"),
+    Row("scrape64.p50", "8. /metrics scrape, 64 UPSes, p50", "ms"),
+    Row("scrape64.p99", "8. /metrics scrape, 64 UPSes, p99", "ms"),
+    Row("sse.p50", "9. power cut → event on /api/v1/events, p50", "ms", digits=1),
+    Row("sse.p99", "9. power cut → event on /api/v1/events, p99", "ms", "< 50 ms",
+        below(50.0), 1),
+    Row("http.quiet.p99", "10. GET VAR p99, 10 clients, nothing else", "ms"),
+    Row("http.loaded.ratio", "10. ... with Prometheus every 1 s and 50 event streams",
+        "x alone", "≤ 1.10", at_most(1.10)),
+    Row("http.browser.ratio", "11. ... with the dashboard open in chromium", "x alone",
+        "≤ 1.10", at_most(1.10)),
 )
 
 
