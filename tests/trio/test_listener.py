@@ -13,10 +13,10 @@ import trio.testing
 
 from nutpy.config import Listen, UpsdConf
 from nutpy.config.descriptions import Descriptions
+from nutpy.frontends.nut.conversation import OUTPUT_LIMIT
 from nutpy.frontends.nut.listener import (
     HANDSHAKE_TIMEOUT,
     IDLE_TIMEOUT,
-    OUTPUT_LIMIT,
     SEND_TIMEOUT,
     Connection,
     make_tls_context,

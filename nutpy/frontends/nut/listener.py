@@ -20,9 +20,9 @@ import ssl
 import trio
 
 from nutpy.config import Listen, UpsdConf
+from nutpy.frontends.nut.conversation import Conversation
 from nutpy.frontends.nut.session import ServerContext, Session
 from nutpy.listening import ConnectionLimit, peer_address, serve_connections
-from nutpy.protocols.tokenizer import Line, Tokenizer
 
 log = logging.getLogger("nutpy.server")
 
@@ -30,7 +30,6 @@ READ_SIZE = 512  # upsd reads 512 bytes at a time; a parse error drops the rest
 IDLE_TIMEOUT = 60.0  # upsd closes a connection silent for 60 s (hard-coded)
 SEND_TIMEOUT = 10.0  # a client that does not read its replies for this long is cut off
 HANDSHAKE_TIMEOUT = 10.0  # a STARTTLS handshake that has not finished by then is cut off
-OUTPUT_LIMIT = 64 * 1024  # replies held before sending; beyond it, send before reading on
 
 
 def make_tls_context(conf: UpsdConf) -> ssl.SSLContext | None:
@@ -50,13 +49,6 @@ def make_tls_context(conf: UpsdConf) -> ssl.SSLContext | None:
     return ctx
 
 
-def _loggable(words: list[str]) -> str:
-    """A request as it may appear in the log: a PASSWORD's words are masked."""
-    if words and words[0].upper() == "PASSWORD":
-        return " ".join([words[0], *("****" for _ in words[1:])])
-    return " ".join(words)
-
-
 class Connection:
     """One client: read, tokenize, answer, until EOF, LOGOUT or idle timeout."""
 
@@ -66,7 +58,7 @@ class Connection:
         self.stream: trio.abc.Stream = stream
         self.tls = tls
         self.session = Session(ctx, peer_address(stream))
-        self.tokenizer = Tokenizer()
+        self.conversation = Conversation(self.session)
 
     async def run(self) -> None:
         scope = trio.CancelScope()
@@ -92,28 +84,10 @@ class Connection:
                 data = await self.stream.receive_some(READ_SIZE)
                 if not data:
                     return
-                replies: list[str] = []
-                pending = 0
-                events = self.tokenizer.feed(bytes(data), stop_on_error=True)
-                for event in events:
-                    if not isinstance(event, Line):
-                        log.info("client %s: parse error: %s", self.session.address,
-                                 event.message)
-                        continue
+                for batch in self.conversation.receive(bytes(data)):
+                    await self._send(batch)
+                if self.conversation.requests:
                     idle.deadline = trio.current_time() + IDLE_TIMEOUT
-                    if log.isEnabledFor(logging.DEBUG):
-                        log.debug("client %s: %s", self.session.address,
-                                  _loggable(event.words))
-                    reply = self.session.handle(event.words)
-                    replies.append(reply)
-                    pending += len(reply)
-                    if self.session.closing or self.session.start_tls:
-                        break
-                    if pending >= OUTPUT_LIMIT:
-                        await self._send("".join(replies))
-                        replies, pending = [], 0
-                if replies:
-                    await self._send("".join(replies))
                 if self.session.closing:
                     return
                 if self.session.start_tls:
@@ -141,7 +115,7 @@ class Connection:
                 raise
             self.stream = stream
             self.session.tls = True
-            self.tokenizer.reset_line()
+            self.conversation.tls_started()
             log.info("client %s: TLS established (%s, %s)", self.session.address,
                      stream.version(), (stream.cipher() or ("?",))[0])
             return
