@@ -489,6 +489,7 @@ class Session:
         """End the session from outside: the request under way and those queued fail."""
         if self._script is not None:
             self._script.close()  # runs the finally clauses: a request under way reports
+        self._out.clear()  # nowhere to send it
         self._end(reason)
 
     def _end(self, reason: str) -> None:
