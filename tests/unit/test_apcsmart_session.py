@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 import pytest
 
-from nutpy.protocols.apcsmart.session import (
+from nutpy.protocols.apcsmart.events import (
     AlertSeen,
     Answering,
     Closed,
@@ -24,15 +24,14 @@ from nutpy.protocols.apcsmart.session import (
     Finished,
     Garbled,
     NoAnswerYet,
-    Phase,
     Polled,
-    Session,
     Settable,
     Silent,
     UnusableCaps,
     Values,
     Verdict,
 )
+from nutpy.protocols.apcsmart.session import Phase, Session
 from nutpy.protocols.apcsmart.variables import TRANSFER_REASONS
 from nutpy.protocols.devfile import dev_variables
 from nutpy.sim.smart import SmartUps

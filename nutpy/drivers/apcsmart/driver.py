@@ -32,8 +32,7 @@ from nutpy.drivers.base import (
     poll_interval,
     publish_driver_info,
 )
-from nutpy.protocols.apcsmart.framing import SMART_MODE_TIMEOUT
-from nutpy.protocols.apcsmart.session import (
+from nutpy.protocols.apcsmart.events import (
     AlertSeen,
     Answering,
     Closed,
@@ -45,12 +44,13 @@ from nutpy.protocols.apcsmart.session import (
     Garbled,
     NoAnswerYet,
     Polled,
-    Session,
     Settable,
     Silent,
     UnusableCaps,
     Values,
 )
+from nutpy.protocols.apcsmart.framing import SMART_MODE_TIMEOUT
+from nutpy.protocols.apcsmart.session import Session
 from nutpy.protocols.apcsmart.status import ALERT_MEANINGS
 from nutpy.store import InstCmd, Killpower, Request, Result, SetVar, UpsState
 

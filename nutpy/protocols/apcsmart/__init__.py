@@ -7,6 +7,7 @@ One idea per module, each depending only on those above it:
 * :mod:`.variables`: NUT's variable table, replies decoded and encoded;
 * :mod:`.commands`: instant commands, writes and killpower as timed steps;
 * :mod:`.capabilities`: ``a``, ``^Z`` and the firmware tables;
+* :mod:`.events`: what the session tells its caller;
 * :mod:`.session`: the whole conversation as a state machine (sans I/O).
 """
 

@@ -10,7 +10,7 @@ instant commands with their double presses and confirmation windows, writes
 turn.  The caller moves the bytes and keeps the time, as with h11:
 
 * send whatever :meth:`Session.data_to_send` returns, then handle the events
-  the last call returned (in that order: a command's last byte is on the
+  (:mod:`~nutpy.protocols.apcsmart.events`) the last call returned (in that order: a command's last byte is on the
   wire before its result is reported);
 * wait for input until :meth:`Session.next_deadline`; hand what arrived to
   :meth:`Session.receive_data` (``b""``: the line ended), or call
@@ -80,6 +80,24 @@ from nutpy.protocols.apcsmart.commands import (
     needs_at_recovery,
     string_write_steps,
 )
+from nutpy.protocols.apcsmart.events import (
+    AlertSeen,
+    Answering,
+    Closed,
+    CommandsFound,
+    Deleted,
+    Discovered,
+    Event,
+    Finished,
+    Garbled,
+    NoAnswerYet,
+    Polled,
+    Settable,
+    Silent,
+    UnusableCaps,
+    Values,
+    Verdict,
+)
 from nutpy.protocols.apcsmart.framing import (
     CAPS,
     CMDSET,
@@ -118,9 +136,7 @@ from nutpy.protocols.apcsmart.variables import (
     specs_for,
 )
 
-__all__ = ["AlertSeen", "Answering", "Closed", "CommandsFound", "Deleted", "Discovered",
-           "Event", "Finished", "Garbled", "NoAnswerYet", "Phase", "Polled", "Session",
-           "Settable", "Silent", "UnusableCaps", "Values", "Verdict"]
+__all__ = ["Phase", "Session"]
 
 FULL_SCAN_EVERY = 3600.0  # NUT reads the non-polled variables hourly
 RESYNC_PAUSE = 0.25  # after a garbled reply: let the rest of it arrive, then flush
@@ -138,122 +154,6 @@ class Phase(enum.Enum):
     BUSY = "busy"
     KNOCKING = "knocking"
     CLOSED = "closed"
-
-
-class Verdict(enum.Enum):
-    """A request's outcome (the store's ``Result``, by name)."""
-
-    SUCCESS = "success"
-    UNKNOWN = "unknown"  # no such variable or command here
-    INVALID = "invalid"  # a command this unit lacks, or a bad value or parameter
-    FAILED = "failed"  # refused, unanswered, or not sent
-
-
-# ---- events: what the session tells its caller ----------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Values:
-    """NUT variables read from the UPS (republished every poll, changed or not)."""
-
-    values: dict[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class Deleted:
-    """The UPS answered NA for these: NUT drops them for good."""
-
-    names: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Settable:
-    """A variable became writable: a string of ``length`` bytes, or one of ``enums``."""
-
-    name: str
-    value: str
-    length: int | None = None
-    enums: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class CommandsFound:
-    names: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class UnusableCaps:
-    """The ``^Z`` reply was not a capability string: no enums learned."""
-
-    reply: bytes | None
-
-
-@dataclass(frozen=True, slots=True)
-class Discovered:
-    """Discovery is over; polling starts."""
-
-    firmware: str
-    variables: int
-    commands: int
-
-
-@dataclass(frozen=True, slots=True)
-class AlertSeen:
-    alert: Alert
-
-
-@dataclass(frozen=True, slots=True)
-class NoAnswerYet:
-    """A handshake try went unanswered: no data yet, but no outage to report either."""
-
-
-@dataclass(frozen=True, slots=True)
-class Answering:
-    """A poll came back clean: the data is fresh."""
-
-
-@dataclass(frozen=True, slots=True)
-class Silent:
-    """Nothing usable comes back (no reply, or garbled polls in a row): the data is stale."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Garbled:
-    """One reply did not have its query's format; nothing of it was published."""
-
-    query: bytes
-    reply: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Polled:
-    """One poll cycle, for the statistics: how long, how many bytes each way."""
-
-    seconds: float
-    sent: int
-    received: int
-
-
-@dataclass(frozen=True, slots=True)
-class Finished:
-    """A request is done; ``notes`` say what the UPS was told, for people."""
-
-    ticket: int
-    verdict: Verdict
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Closed:
-    """The session is over; the caller closes the port (after :meth:`Session.goodbye`)."""
-
-    reason: str
-
-
-Event = (Values | Deleted | Settable | CommandsFound | UnusableCaps | Discovered | AlertSeen
-         | NoAnswerYet | Answering | Silent | Garbled | Polled | Finished | Closed)
 
 
 # ---- what the conversation waits for, and the requests it is given ----------------
