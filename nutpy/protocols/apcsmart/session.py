@@ -10,8 +10,8 @@ instant commands with their double presses and confirmation windows, writes
 turn.  The caller moves the bytes and keeps the time, as with h11:
 
 * send whatever :meth:`Session.data_to_send` returns, then handle the events
-  (:mod:`~nutpy.protocols.apcsmart.events`) the last call returned (in that order: a command's last byte is on the
-  wire before its result is reported);
+  (:mod:`~nutpy.protocols.apcsmart.events`) the last call returned, in that
+  order: a command's last byte is on the wire before its result is reported;
 * wait for input until :meth:`Session.next_deadline`; hand what arrived to
   :meth:`Session.receive_data` (``b""``: the line ended), or call
   :meth:`Session.handle_timeout` if nothing did;
