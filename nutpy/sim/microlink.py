@@ -14,17 +14,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from nutpy.protocols.apcmicrolink.codec import (
-    ACK,
-    NAK,
-    VARIABLES,
-    auth_key,
-    encode_value,
-    frame_ok,
-    master_tail,
-    record,
-    running_sums,
-)
+from nutpy.protocols.apcmicrolink.auth import auth_key, master_tail
+from nutpy.protocols.apcmicrolink.commands import encode_value
+from nutpy.protocols.apcmicrolink.framing import ACK, NAK, frame_ok, record, running_sums
+from nutpy.protocols.apcmicrolink.variables import VARIABLES
 
 DESCRIPTOR = bytes.fromhex(
     "F8 02 FE 04 FE 09 40 FC 0E 19 44 FC 20 42 FC 14 1B 1C 03 FC 08 F8 03 4A FC 08 FF"

@@ -1,6 +1,6 @@
 """NUT's ``apcmicrolink`` driver: a trio shell around the codec's Session.
 
-The :class:`~nutpy.protocols.apcmicrolink.codec.Session` decides what to send
+The :class:`~nutpy.protocols.apcmicrolink.Session` decides what to send
 and what the bytes mean; this module moves the bytes, keeps the time,
 publishes what the session decoded and turns client requests into writes.
 
@@ -30,21 +30,18 @@ from nutpy.drivers.base import (
     poll_interval,
     publish_driver_info,
 )
-from nutpy.protocols.apcmicrolink.codec import (
-    SOURCES,
+from nutpy.protocols.apcmicrolink.commands import SOURCES, Setting, available_commands, settings
+from nutpy.protocols.apcmicrolink.session import (
     Authenticated,
     AuthFailed,
     Event,
     NoResponse,
     Session,
     SessionLost,
-    Setting,
     State,
     Updated,
     WriteDone,
     WriteFailed,
-    available_commands,
-    settings,
 )
 from nutpy.store import InstCmd, Killpower, Request, Result, ResultCallback, UpsState
 
