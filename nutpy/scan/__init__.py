@@ -50,7 +50,7 @@ def verdict(result: PortResult, found: Found | None) -> str:
     elif result.unreadable is not None:
         text = unreadable_line(result.unreadable)
     else:
-        text = heard_line(result.misses, tcp=result.port.device is None)
+        text = heard_line(result.misses, tcp=result.port.is_url)
     return "; ".join([text, *result.notes])
 
 

@@ -32,6 +32,10 @@ class Port:
     stable: str = ""  # what ups.conf should say
 
     @property
+    def is_url(self) -> bool:
+        return self.given.startswith("socket://")
+
+    @property
     def label(self) -> str:
         """How the reports name it: the given name, plus the device if it differs."""
         if self.device is not None and str(self.device) != self.given:

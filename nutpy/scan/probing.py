@@ -91,12 +91,12 @@ def _open_problem(exc: OSError, device: Path) -> str:
 async def _probe_tty(result: PortResult, consoles: Collection[str],
                      lock_dirs: tuple[Path, ...]) -> None:
     port = result.port
-    assert port.device is not None
-    if port.device.name in consoles:
-        result.problem = (f"carries the kernel's console (console={port.device.name}): "
+    device = port.device or Path(port.given)
+    if device.name in consoles:
+        result.problem = (f"carries the kernel's console (console={device.name}): "
                           "not probed")
         return
-    names = {Path(port.given).name, port.device.name, Path(port.stable).name}
+    names = {Path(port.given).name, device.name, Path(port.stable).name}
     holder = lock_file(names, lock_dirs)
     if holder is not None and not holder.stale:
         result.busy = Busy([holder])
@@ -104,7 +104,7 @@ async def _probe_tty(result: PortResult, consoles: Collection[str],
     if holder is not None:
         result.notes.append(f"stale {holder.how} (PID {holder.pid} is gone): ignored")
     try:
-        async with open_tty(port.device) as tty:
+        async with open_tty(device) as tty:
             for probe in probes():
                 tty.set_speed(probe.baudrate)
                 if _record(result, await converse(tty.stream, probe)):
@@ -118,7 +118,7 @@ async def _probe_tty(result: PortResult, consoles: Collection[str],
     except (trio.BrokenResourceError, PortClosed):
         result.problem = "the device went away during the probe"
     except OSError as exc:
-        result.problem = _open_problem(exc, port.device)
+        result.problem = _open_problem(exc, device)
 
 
 async def _probe_tcp(result: PortResult) -> None:
@@ -139,7 +139,7 @@ async def _probe_tcp(result: PortResult) -> None:
 async def probe_port(port: Port, consoles: Collection[str] = (),
                      lock_dirs: tuple[Path, ...] = LOCK_DIRS) -> PortResult:
     result = PortResult(port)
-    if port.device is None:
+    if port.is_url:
         await _probe_tcp(result)
     else:
         await _probe_tty(result, consoles, lock_dirs)
