@@ -100,8 +100,7 @@ def _sample(data: bytes) -> str:
     head = data[:24]
     printable = sum(32 <= b < 127 or b in b"\r\n" for b in head)
     if printable * 4 >= len(head) * 3:
-        text = head.decode("ascii", "replace").encode("unicode_escape").decode()
-        return f'"{text}"'
+        return '"' + head.decode("latin-1").encode("unicode_escape").decode() + '"'
     return head.hex(" ")
 
 

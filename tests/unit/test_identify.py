@@ -168,7 +168,8 @@ def test_microlink_probe_stops_when_the_pages_do_not_all_come() -> None:
 
 
 def test_echo_detection() -> None:
-    assert NoUps("x", 1, b"\xfd\xfd", b"\xfd\x00\xfd").echoed
+    assert NoUps("x", 1, b"\xfd\xfd", b"\xfd\xfd").echoed
+    assert not NoUps("x", 1, b"\xfd\xfd", b"\xfd\x00\xfd").echoed  # and talks too
     assert not NoUps("x", 1, b"\xfd\xfd", b"\xfd").echoed
     assert not NoUps("x", 1, b"YYY", b"").echoed
 

@@ -41,8 +41,8 @@ class NoUps:
 
     @property
     def echoed(self) -> bool:
-        """Everything sent came back, in order: a loopback, or a device echoing."""
-        if not self.heard or not self.sent:
+        """What came back is what was sent, in order, and nothing else: a loopback."""
+        if not self.heard or not self.sent or not set(self.heard) <= set(self.sent):
             return False
         rest = iter(self.heard)
         return all(byte in rest for byte in self.sent)
