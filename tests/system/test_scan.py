@@ -118,7 +118,7 @@ def test_scan_ten_ports_then_serve_what_it_printed(tmp_path: Path) -> None:
         for dump, (model, name) in SMART_DUMPS.items():
             link = sims[dump][0]
             assert (sections[name].driver, sections[name].port) == ("apcsmart", str(link))
-            assert sections[name].desc is not None and sections[name].desc.startswith(model)
+            assert (sections[name].desc or "").startswith(model)
             assert sim_show(sims[dump][1])["mode"] == "dumb"  # left as NUT's driver leaves it
         assert sections["smt1500i"].desc == "Smart-UPS 1500 (SMT1500I), serial AS2101123456"
         assert sections["smt1500i-2"].port == str(sims["smt32"][0])
