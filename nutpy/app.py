@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from nutpy import sdnotify
 from nutpy.config import Config, Diagnostic, UpsConfig
 from nutpy.config.descriptions import load_descriptions
 from nutpy.drivers.base import supervise
+from nutpy.frontends.announce import serve_announce
 from nutpy.frontends.control import serve_control
 from nutpy.frontends.nut.listener import make_tls_context, open_listeners, serve_listeners
 from nutpy.frontends.nut.session import ServerContext
@@ -59,6 +61,7 @@ class Server:
     ctx: ServerContext
     nursery: trio.Nursery
     drivers: dict[str, _Running] = field(default_factory=dict)
+    reload_hooks: list[Callable[[Config], None]] = field(default_factory=list)
 
     def start_ups(self, section: UpsConfig) -> None:
         ups = self.ctx.store.add(section.name, section.desc)
@@ -112,6 +115,8 @@ class Server:
                     ups.desc = section.desc
             else:
                 self.start_ups(section)
+        for hook in self.reload_hooks:
+            hook(cfg)
         log.info("configuration reloaded: %d UPS", len(cfg.ups.ups))
 
 
@@ -166,6 +171,7 @@ async def serve(directory: Path, *, control: Path | None = None,
         nursery.start_soon(serve_listeners, ctx, listeners, cfg.upsd.maxconn, tls)
         if control is not None:
             nursery.start_soon(serve_control, ctx.store, control)
+        server.reload_hooks.append(await nursery.start(serve_announce, cfg, store))
         period = sdnotify.watchdog_period()
         if period is not None:
             nursery.start_soon(sdnotify.feed_watchdog, period)
