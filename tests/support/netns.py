@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support import REPO
-from tests.support.nut import wait_until
+from tests.support.nut import _stop, wait_until
 
 SERVER_ADDRESS = "192.0.2.1"
 BROWSER_ADDRESS = "192.0.2.2"
@@ -96,16 +96,6 @@ class Namespace:
                    "--no-rlimits", "--no-proc-title", log="avahi.log")
         assert wait_until(lambda: "Server startup complete" in self.log("avahi.log"),
                           timeout=15), self.log("avahi.log")
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ from nutpy.config import parse_ups_conf
 from nutpy.scan.holders import flock_holders
 from nutpy.scan.report import NOTHING_ANSWERS
 from tests.support import FIXTURES, REPO
+from tests.support.netns import namespace
 from tests.support.nut import (
     NUT_LIBEXEC,
     free_port,
@@ -159,3 +160,20 @@ def test_scan_ten_ports_then_serve_what_it_printed(tmp_path: Path) -> None:
                                   timeout=30), ups
             assert upsc(port, "smart-ups-sc1500", "ups.model") == "Smart-UPS SC1500"
             assert upsc(port, "smt1500i-2", "ups.serial") == "AS2101123456"
+
+
+def test_a_uucp_lock_file_in_run_lock_keeps_the_scan_off(tmp_path: Path) -> None:
+    """The real default place, /run/lock, in a mount namespace of its own (a tmpfs there)."""
+    with simulator("smart", tmp_path / "sim") as (link, control), \
+            namespace(tmp_path / "ns") as ns:
+        holder = ns.start("sleep", "60", log="sleep.log")
+        comm = Path(f"/proc/{holder.pid}/comm")
+        assert wait_until(lambda: comm.read_text() == "sleep\n", timeout=5)
+        lock = f"/run/lock/LCK..{Path(os.readlink(link)).name}"
+        assert ns.run("sh", "-c", f"printf '%010d\\n' {holder.pid} > {lock}").returncode == 0
+        scan = ns.run(*nutpy_command("scan", str(link)))
+        assert scan.returncode == 1 and scan.stdout == ""
+        assert scan.stderr.startswith(f"{link} ({os.readlink(link)}): in use by PID "
+                                      f"{holder.pid} (sleep), by lock file {lock}: not probed")
+        assert sim_show(control)["last command"] == "none"  # not a byte reached the UPS
+        assert not Path(lock).exists()  # the machine's own /run/lock was never touched
