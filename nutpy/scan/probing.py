@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import grp
+import logging
 import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from nutpy.scan.tty import Busy, NoHardware, NotATty, open_tty
 __all__ = ["PortResult", "converse", "probe_port", "scan"]
 
 RECEIVE_SIZE = 4096
+log = logging.getLogger("nutpy.scan")
 
 
 @dataclass
@@ -41,11 +43,12 @@ class PortClosed(Exception):
     """The other end went away in the middle of a probe."""
 
 
-async def converse(stream: trio.abc.Stream, probe: Probe) -> Finding:
-    """Run ``probe`` over ``stream`` until it concludes."""
+async def converse(stream: trio.abc.Stream, probe: Probe, label: str = "") -> Finding:
+    """Run ``probe`` over ``stream`` until it concludes (``-D`` logs the bytes)."""
     out = probe.start(trio.current_time())
     while probe.finding is None:
         if out:
+            log.debug("%s: %d baud: sent %r", label, probe.baudrate, out)
             await stream.send_all(out)
         deadline = probe.next_deadline()
         if deadline is None:
@@ -55,6 +58,7 @@ async def converse(stream: trio.abc.Stream, probe: Probe) -> Finding:
             data = bytes(await stream.receive_some(RECEIVE_SIZE))
             if not data:
                 raise PortClosed
+            log.debug("%s: %d baud: heard %r", label, probe.baudrate, data)
         now = trio.current_time()
         out = probe.receive_data(data, now) if data else probe.handle_timeout(now)
     assert probe.finding is not None
@@ -107,7 +111,7 @@ async def _probe_tty(result: PortResult, consoles: Collection[str],
         async with open_tty(device) as tty:
             for probe in probes():
                 tty.set_speed(probe.baudrate)
-                if _record(result, await converse(tty.stream, probe)):
+                if _record(result, await converse(tty.stream, probe, port.label)):
                     return
     except Busy as exc:
         result.busy = exc
@@ -126,7 +130,7 @@ async def _probe_tcp(result: PortResult) -> None:
         spec = parse_port(result.port.given)
         async with open_port(spec, 9600, Path.cwd()) as stream:
             for probe in probes():
-                if _record(result, await converse(stream, probe)):
+                if _record(result, await converse(stream, probe, result.port.label)):
                     return
     except PortError as exc:
         result.problem = str(exc)
