@@ -3,13 +3,17 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Programs the tests run, as path:Debian-package (NUT's real programs are the
-# peers the tests compare against; systemd-analyze checks the units).
+# peers the tests compare against; systemd-analyze checks the units; the mDNS
+# tests browse with avahi over a private dbus, in a network namespace).
 TEST_PEERS := /lib/nut/upsd:nut-server /lib/nut/dummy-ups:nut-server \
   /lib/nut/apcsmart:nut-server /sbin/upsdrvctl:nut-server /lib/nut/upsmon:nut-client \
   /usr/bin/upsc:nut-client /usr/bin/upscmd:nut-client /usr/bin/upsrw:nut-client \
   /usr/bin/upslog:nut-client /usr/bin/openssl:openssl \
   /usr/bin/systemd-analyze:systemd /usr/bin/unshare:util-linux \
-  /usr/bin/prometheus:prometheus /usr/bin/promtool:prometheus
+  /usr/bin/prometheus:prometheus /usr/bin/promtool:prometheus \
+  /usr/bin/nsenter:util-linux /usr/bin/nut-scanner:nut-server /usr/sbin/ip:iproute2 \
+  /usr/bin/dbus-daemon:dbus-daemon /usr/sbin/avahi-daemon:avahi-daemon \
+  /usr/bin/avahi-browse:avahi-utils
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # `make install`: a private venv under PREFIX, the command in PREFIX/bin, the

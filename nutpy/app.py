@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import signal
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from nutpy.config import Config, Diagnostic, UpsConfig
 from nutpy.config.descriptions import load_descriptions
 from nutpy.drivers.base import supervise
 from nutpy.frontends import http
+from nutpy.frontends.announce import serve_announce
 from nutpy.frontends.control import serve_control
 from nutpy.frontends.nut.listener import make_tls_context, open_listeners, serve_listeners
 from nutpy.frontends.nut.session import ServerContext
@@ -65,6 +67,7 @@ class Server:
     drivers: dict[str, _Running] = field(default_factory=dict)
     recorder: Recorder = field(init=False)
     http: http.HttpContext = field(init=False)
+    reload_hooks: list[Callable[[Config], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.recorder = Recorder(self.ctx.store)
@@ -126,6 +129,8 @@ class Server:
                     ups.desc = section.desc
             else:
                 self.start_ups(section)
+        for hook in self.reload_hooks:
+            hook(cfg)
         log.info("configuration reloaded: %d UPS", len(cfg.ups.ups))
 
 
@@ -210,6 +215,7 @@ async def serve(directory: Path, *, control: Path | None = None,
                                    cfg.nutpy.http_maxconn)
             if control is not None:
                 nursery.start_soon(serve_control, ctx.store, control)
+            server.reload_hooks.append(await nursery.start(serve_announce, cfg, store))
             period = sdnotify.watchdog_period()
             if period is not None:
                 nursery.start_soon(sdnotify.feed_watchdog, period)

@@ -156,8 +156,18 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--baud", type=int, metavar="RATE",
                      help="pace the wire like a serial line at RATE baud (default: no pacing)")
     sim.add_argument("-D", "--debug", action="count", default=0, help="more logging")
+    scan = sub.add_parser(
+        "scan", help="find APC UPSes on serial ports and print their ups.conf sections "
+        "(exit 1 if none is found)")
+    scan.add_argument("ports", nargs="*", metavar="PORT",
+                      help="serial devices or socket://HOST:PORT (default: every serial port)")
+    scan.add_argument("-D", "--debug", action="count", default=0, help="more logging")
     args = parser.parse_args(argv)
     _setup_logging(args.debug)
+    if args.command == "scan":
+        from nutpy.scan import main as run_scan
+
+        return run_scan(args.ports)
     if args.command == "simulate":
         return simulate(args.model, args.link, args.dump, args.control, args.rows,
                         args.baud)

@@ -30,6 +30,7 @@ from nutpy.protocols.apcsmart.commands import (
     needs_at_recovery,
     string_write_steps,
 )
+from nutpy.protocols.apcsmart.firmware import model_from_firmware
 from nutpy.protocols.apcsmart.framing import AlertEvent, Overflow, ReadMode, ReplyLine, Splitter
 from nutpy.protocols.apcsmart.status import (
     ALERT_MEANINGS,
@@ -474,3 +475,15 @@ def test_control_bytes_garble_text_replies(cmd: bytes, junk: bytes, position: in
     if all(0x20 <= b <= 0x7E for b in line):
         return
     assert decode(cmd, line).outcome is Outcome.BAD
+
+
+def test_the_model_a_firmware_answer_names() -> None:
+    """NUT apcsmart's tables: the SKU of ``b``, the first letter of ``V``."""
+    assert model_from_firmware("60.11.I") == "Smart-UPS 1000"
+    assert model_from_firmware("112.13.I") == "Smart-UPS 5000"
+    assert model_from_firmware("IWI") == "Smart-UPS 1000"
+    assert model_from_firmware("OWD") == "Smart-UPS 3000"
+    assert model_from_firmware("0ZI") == "Matrix-UPS 3000"
+    assert model_from_firmware("601.3.I") is None  # an SKU the table does not know
+    assert model_from_firmware("??") is None
+    assert model_from_firmware("60.11") is None
