@@ -7,7 +7,10 @@ cannot be served, or one of whose files cannot be read, keeps the running
 configuration (upsd would drop every user when upsd.users is unreadable).
 SIGTERM stops the server cleanly (each driver hands its UPS back to dumb
 mode).  Under systemd the server reports readiness, reloads and stopping, and
-feeds the watchdog (:mod:`nutpy.sdnotify`).
+feeds the watchdog (:mod:`nutpy.sdnotify`).  It is ready once it listens and
+every UPS has been read, so that upsmon, started after it, finds data; but
+after MAXAGE at most, since a UPS not read by then is served as stale anyway
+and one dead port must not hold back the others.
 """
 
 from __future__ import annotations
@@ -28,9 +31,13 @@ from nutpy.killpower import serve_control
 from nutpy.server.listener import make_tls_context, open_listeners, serve_listeners
 from nutpy.server.session import ServerContext
 from nutpy.server.tracking import Tracking
-from nutpy.store import Store
+from nutpy.store import Availability, Store
 
 log = logging.getLogger("nutpy")
+
+# The longest wait for the UPSes before READY=1, whatever MAXAGE says:
+# systemd gives up on a start after 90 s (TimeoutStartSec's default).
+READY_WAIT_LIMIT = 60.0
 
 
 class StartupError(Exception):
@@ -73,6 +80,20 @@ class Server:
     ctx: ServerContext
     nursery: trio.Nursery
     drivers: dict[str, _Running] = field(default_factory=dict)
+    addresses: list[str] = field(default_factory=list)  # where it listens, for STATUS=
+
+    def unread(self) -> list[str]:
+        """The UPSes whose data is not fresh now."""
+        now = trio.current_time()
+        return [ups.name for ups in self.ctx.store
+                if ups.availability(now, self.ctx.upsd.maxage) is not Availability.OK]
+
+    def status(self) -> str:
+        """What systemd shows as the service's status."""
+        names = [ups.name for ups in self.ctx.store]
+        text = f"{len(names)} UPS ({', '.join(names)}) on {', '.join(self.addresses)}"
+        unread = self.unread()
+        return f"{text}; not read: {', '.join(unread)}" if unread else text
 
     def start_ups(self, section: UpsConfig) -> None:
         ups = self.ctx.store.add(section.name, section.desc)
@@ -140,7 +161,23 @@ async def _handle_signals(server: Server) -> None:
             log.info("SIGHUP: reloading configuration")
             sdnotify.reloading()
             server.reload()
-            sdnotify.notify("READY=1")
+            sdnotify.notify("READY=1", f"STATUS={server.status()}")
+
+
+async def _report_status(server: Server) -> None:
+    """READY=1 once every UPS is read (or MAXAGE has passed), then STATUS= as it changes."""
+    store = server.ctx.store
+    with trio.move_on_after(min(server.cfg.upsd.maxage, READY_WAIT_LIMIT)):
+        version = store.version
+        while server.unread():
+            version = await store.wait_changed(version)
+    status = server.status()
+    sdnotify.notify("READY=1", f"STATUS={status}")
+    while True:
+        version = await store.wait_changed(version)
+        if (now := server.status()) != status:
+            status = now
+            sdnotify.notify(f"STATUS={status}")
 
 
 async def serve(directory: Path, *, control: Path | None = None,
@@ -170,7 +207,8 @@ async def serve(directory: Path, *, control: Path | None = None,
     except OSError as exc:
         raise StartupError(str(exc)) from exc
     async with trio.open_nursery() as nursery:
-        server = Server(cfg, ctx, nursery)
+        server = Server(cfg, ctx, nursery, addresses=[
+            "{} port {}".format(*listener.socket.getsockname()[:2]) for listener in listeners])
         for section in cfg.ups.ups:
             server.start_ups(section)
         nursery.start_soon(_handle_signals, server)
@@ -180,6 +218,6 @@ async def serve(directory: Path, *, control: Path | None = None,
         period = sdnotify.watchdog_period()
         if period is not None:
             nursery.start_soon(sdnotify.feed_watchdog, period)
+        nursery.start_soon(_report_status, server)
         task_status.started(listeners)
-        sdnotify.notify("READY=1", f"STATUS=serving {len(cfg.ups.ups)} UPS")
 
