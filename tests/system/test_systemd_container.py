@@ -16,7 +16,9 @@ UPS cannot be read.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
+import shutil
 import socket
 import time
 from collections.abc import Iterator
@@ -301,6 +303,68 @@ def test_reload_keeps_the_process_and_a_broken_config_keeps_serving(shared: Mach
     finally:
         m.configure()
         m.box.systemctl("reload", "nutpy.service")
+
+
+SIGSYS = -31  # the exit status of a child killed by the system-call filter
+
+
+def test_sandbox_refuses_what_nutpy_must_not_do(shared: Machine) -> None:
+    m = shared
+    _start_fresh(m)
+    status = dict(line.split(":\t", 1) for line in
+                  m.box.run("cat", f"/proc/{m.main_pid()}/status").stdout.splitlines()
+                  if ":\t" in line)
+    gids = {name: m.box.run("getent", "group", name).stdout.split(":")[2]
+            for name in ("nut", "dialout")}
+    uid = m.box.run("id", "-u", "nut").stdout.strip()
+    assert status["Uid"].split() == [uid] * 4
+    assert status["Gid"].split() == [gids["nut"]] * 4
+    assert sorted(status["Groups"].split()) == sorted(gids.values())
+    assert status["CapEff"] == status["CapBnd"] == "0000000000000000"
+    assert status["NoNewPrivs"] == "1" and status["Seccomp"] == "2"
+
+    # The probe runs as an ExecStartPre= of the real unit, which gets the same
+    # user, namespaces, device filter, system-call filter and memory rules as
+    # ExecStart=; then, as a control, as the same user without the sandbox.
+    shutil.copy(REPO / "tests" / "sandbox_probe.py", m.results)
+    python, probe = "/usr/local/lib/nutpy/bin/python3", "/results/sandbox_probe.py"
+    dropin = "/etc/systemd/system/nutpy.service.d"
+    m.box.run("mkdir", "-p", dropin)
+    m.box.put(f"{dropin}/probe.conf",
+              f"[Service]\nExecStartPre={python} {probe} /run/nut/sandbox.json sandbox\n")
+    try:
+        m.box.systemctl("daemon-reload")
+        m.box.systemctl("restart", "nutpy.service", timeout=120)
+    finally:
+        m.box.run("rm", "-r", dropin)
+        m.box.systemctl("daemon-reload")
+    m.box.systemctl("restart", "nutpy.service")
+    sandbox = json.loads(m.box.run("cat", "/run/nut/sandbox.json").stdout)
+    m.box.run("systemd-run", "--wait", "--quiet", "--collect", "-p", "User=nut", "-p",
+              "Group=nut", "-p", "SupplementaryGroups=dialout", python, probe,
+              "/run/nut/control.json", "control", timeout=120)
+    control = json.loads(m.box.run("cat", "/run/nut/control.json").stdout)
+    print(json.dumps({"sandbox": sandbox, "control": control}, indent=1))
+
+    assert sandbox["ids"] == control["ids"]
+    # It can write its state directory, and a /tmp and /var/tmp of its own
+    # (what it wrote there is not in the real /tmp): nothing else.  The same
+    # user without the sandbox can write its home, a 0777 directory, /dev/shm.
+    assert sandbox["writable"] == ["/run/nut", "/tmp", "/var/tmp"]
+    assert m.box.run("test", "-e", "/tmp/nutpy-probe-sandbox", check=False).returncode == 1
+    assert {"/var/lib/nut", "/results", "/dev/shm", "/dev/mqueue", "/run/lock"} \
+        <= set(control["writable"])
+    # The serial port opens; another device, world-writable, does not.
+    assert sandbox["open /dev/ttyUSB0"] == control["open /dev/ttyUSB0"] == "ok"
+    assert (sandbox["open /dev/net/tun"], control["open /dev/net/tun"]) == ("EPERM", "ok")
+    # MemoryDenyWriteExecute=
+    assert (sandbox["mmap write+exec"], control["mmap write+exec"]) == ("EPERM", "ok")
+    # SystemCallFilter=~@privileged @resources, while nutpy's own raising of
+    # its open-file limit (prlimit64) still works.
+    assert sandbox["setrlimit"] == control["setrlimit"] == "ok"
+    for call in ("setuid", "chown", "setpriority"):
+        assert (sandbox[call], control[call]) == (SIGSYS, 0), call
+    assert m.upsc("ups.status") == "OL"  # and nutpy itself runs in all that
 
 
 def test_watchdog_restarts_a_hung_server_and_clients_come_back(shared: Machine) -> None:
