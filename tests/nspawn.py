@@ -40,6 +40,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -138,7 +139,7 @@ def wheelhouse(repo: Path) -> Path:
         found = re.search(r'requires\s*=\s*\[([^]]*)\]', pyproject.decode())
         build = re.findall(r'"([^"]+)"', found.group(1)) if found else []
         done = subprocess.run(
-            [str(repo / ".venv" / "bin" / "pip"), "download", "--quiet",
+            [sys.executable, "-m", "pip", "download", "--quiet",
              "--only-binary=:all:", "--dest", str(wheels), *build, str(repo)],
             capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
