@@ -93,7 +93,7 @@ class Server:
         names = [ups.name for ups in self.ctx.store]
         text = f"{len(names)} UPS ({', '.join(names)}) on {', '.join(self.addresses)}"
         unread = self.unread()
-        return f"{text}; not read: {', '.join(unread)}" if unread else text
+        return f"{text}; stale: {', '.join(unread)}" if unread else text
 
     def start_ups(self, section: UpsConfig) -> None:
         ups = self.ctx.store.add(section.name, section.desc)
@@ -175,8 +175,8 @@ async def _report_status(server: Server) -> None:
     sdnotify.notify("READY=1", f"STATUS={status}")
     while True:
         version = await store.wait_changed(version)
-        if (now := server.status()) != status:
-            status = now
+        if (current := server.status()) != status:
+            status = current
             sdnotify.notify(f"STATUS={status}")
 
 

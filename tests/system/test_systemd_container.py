@@ -85,13 +85,18 @@ def _datagrams(sock: socket.socket, seconds: float) -> list[str]:
     return lines
 
 
-def _wait_datagram(sock: socket.socket, prefix: str, seconds: float) -> str | None:
+def _wait_datagram(sock: socket.socket, prefix: str, seconds: float) -> list[str]:
+    """The first datagram with a line starting with ``prefix`` ([] if none came)."""
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
-        for line in _datagrams(sock, min(left, 0.2)):
-            if line.startswith(prefix):
-                return line
-    return None
+        sock.settimeout(left)
+        try:
+            lines = sock.recv(4096).decode().splitlines()
+        except TimeoutError:
+            break
+        if any(line.startswith(prefix) for line in lines):
+            return lines
+    return []
 
 
 @contextlib.contextmanager
@@ -129,12 +134,13 @@ def test_ready_after_maxage_when_the_ups_stays_silent(tmp_path: Path) -> None:
     # again once the UPS answers.
     with _silent_ups(tmp_path, maxage=2) as (sock, control, port):
         started = time.monotonic()
-        assert _wait_datagram(sock, "READY=1", 10.0) is not None
+        ready = _wait_datagram(sock, "READY=1", 10.0)
         waited = time.monotonic() - started
         assert 1.0 <= waited <= 2.0 + SLACK, waited
+        assert f"STATUS=1 UPS (ups) on 127.0.0.1 port {port}; stale: ups" in ready, ready
         sim_control(control, "plug")
         status = _wait_datagram(sock, "STATUS=", 10.0)
-        assert status == f"STATUS=1 UPS (ups) on 127.0.0.1 port {port}", status
+        assert status == [f"STATUS=1 UPS (ups) on 127.0.0.1 port {port}"], status
 
 
 # ---- the container -----------------------------------------------------------------
