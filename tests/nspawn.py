@@ -54,6 +54,7 @@ PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CGROUP = Path("/sys/fs/cgroup")
 BOOT_TIMEOUT = 60.0
 VOLATILE = Path("/tmp/nspawn-volatile-*")  # where nspawn mounts the tmpfs of the overlay
+PROPAGATE = Path("/run/systemd/nspawn/propagate")  # nspawn's, one directory per machine
 
 
 class ContainerError(RuntimeError):
@@ -332,10 +333,12 @@ class Container:
                 assert self.proc is not None
                 self.proc.kill()
                 self.proc.wait(10)
-                # Killed, nspawn leaves the empty mount point of its tmpfs behind.
-                for left in set(VOLATILE.parent.glob(VOLATILE.name)) - self._volatile:
+                # Killed, nspawn leaves the empty mount point of its tmpfs
+                # behind, and its directory for mount propagation.
+                left = set(VOLATILE.parent.glob(VOLATILE.name)) - self._volatile
+                for directory in [*left, PROPAGATE / self.name]:
                     with contextlib.suppress(OSError):
-                        left.rmdir()
+                        directory.rmdir()
 
     # ---- inside ------------------------------------------------------------------
 
