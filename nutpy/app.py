@@ -7,7 +7,10 @@ cannot be served, or one of whose files cannot be read, keeps the running
 configuration (upsd would drop every user when upsd.users is unreadable).
 SIGTERM stops the server cleanly (each driver hands its UPS back to dumb
 mode).  Under systemd the server reports readiness, reloads and stopping, and
-feeds the watchdog (:mod:`nutpy.sdnotify`).
+feeds the watchdog (:mod:`nutpy.sdnotify`).  It is ready once it listens and
+every UPS has been read, so that upsmon, started after it, finds data; but
+after MAXAGE at most, since a UPS not read by then is served as stale anyway
+and one dead port must not hold back the others.
 """
 
 from __future__ import annotations
@@ -34,10 +37,21 @@ from nutpy.frontends.nut.session import ServerContext
 from nutpy.frontends.nut.tracking import Tracking
 from nutpy.history.keeper import History
 from nutpy.history.recorder import KEEP, Recorder
-from nutpy.store import Store
+from nutpy.store import (
+    Availability,
+    AvailabilityChanged,
+    Resync,
+    Store,
+    UpsAdded,
+    UpsRemoved,
+)
 from nutpy.wiring import build_driver
 
 log = logging.getLogger("nutpy")
+
+# The longest wait for the UPSes before READY=1, whatever MAXAGE says:
+# systemd gives up on a start after 90 s (TimeoutStartSec's default).
+READY_WAIT_LIMIT = 60.0
 
 
 class StartupError(Exception):
@@ -68,11 +82,24 @@ class Server:
     recorder: Recorder = field(init=False)
     http: http.HttpContext = field(init=False)
     reload_hooks: list[Callable[[Config], None]] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)  # where it listens, for STATUS=
 
     def __post_init__(self) -> None:
         self.recorder = Recorder(self.ctx.store)
         self.http = http.HttpContext(self.ctx.store, self.cfg.users, self.ctx.descriptions,
                                      self.recorder, self.cfg.nutpy.http_allow_plain_auth)
+
+    def unread(self) -> list[str]:
+        """The UPSes whose data is not fresh now."""
+        return [ups.name for ups in self.ctx.store
+                if ups.availability() is not Availability.OK]
+
+    def status(self) -> str:
+        """What systemd shows as the service's status."""
+        names = [ups.name for ups in self.ctx.store]
+        text = f"{len(names)} UPS ({', '.join(names)}) on {', '.join(self.addresses)}"
+        unread = self.unread()
+        return f"{text}; stale: {', '.join(unread)}" if unread else text
 
     def start_ups(self, section: UpsConfig) -> None:
         ups = self.ctx.store.add(section.name, section.desc)
@@ -146,7 +173,22 @@ async def _handle_signals(server: Server) -> None:
             log.info("SIGHUP: reloading configuration")
             sdnotify.reloading()
             server.reload()
-            sdnotify.notify("READY=1")
+            sdnotify.notify("READY=1", f"STATUS={server.status()}")
+
+
+async def _report_status(server: Server) -> None:
+    """READY=1 once every UPS is read (or MAXAGE has passed), then STATUS= as it changes."""
+    wanted = (AvailabilityChanged, UpsAdded, UpsRemoved, Resync)
+    with server.ctx.store.feed.subscribe(want=lambda e: isinstance(e, wanted)) as changes:
+        with trio.move_on_after(min(server.cfg.upsd.maxage, READY_WAIT_LIMIT)):
+            while server.unread():
+                await changes.receive()
+        status = server.status()
+        sdnotify.notify("READY=1", f"STATUS={status}")
+        async for _ in changes:
+            if (current := server.status()) != status:
+                status = current
+                sdnotify.notify(f"STATUS={status}")
 
 
 async def _open_history(cfg: Config, store: Store) -> History | None:
@@ -198,7 +240,9 @@ async def serve(directory: Path, *, control: Path | None = None,
         if history is not None:
             keeper.start_soon(history.run)
         async with trio.open_nursery() as nursery:
-            server = Server(cfg, ctx, nursery)
+            server = Server(cfg, ctx, nursery, addresses=[
+                "{} port {}".format(*listener.socket.getsockname()[:2])
+                for listener in listeners])
             if history is not None:
                 server.recorder.preload(await history.entries(
                     None, cfg.nutpy.history_days * 86400.0, KEEP))
@@ -219,7 +263,7 @@ async def serve(directory: Path, *, control: Path | None = None,
             period = sdnotify.watchdog_period()
             if period is not None:
                 nursery.start_soon(sdnotify.feed_watchdog, period)
+            nursery.start_soon(_report_status, server)
             task_status.started(listeners)
-            sdnotify.notify("READY=1", f"STATUS=serving {len(cfg.ups.ups)} UPS")
         keeper.cancel_scope.cancel()
 
