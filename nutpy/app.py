@@ -4,7 +4,10 @@ SIGHUP re-reads the three files as upsd does: users and settings are
 replaced, UPSes are added, changed or removed (clients logged in to a removed
 UPS are disconnected), and LISTEN stays as it was.  A reload whose files
 cannot be served, or one of whose files cannot be read, keeps the running
-configuration (upsd would drop every user when upsd.users is unreadable).
+configuration (upsd would drop every user when upsd.users is unreadable),
+and so does one that fails in any other way: a reload never stops the
+server.  The files are read and checked in a worker thread, so clients are
+served meanwhile.
 SIGTERM stops the server cleanly (each driver hands its UPS back to dumb
 mode).  Under systemd the server reports readiness, reloads and stopping, and
 feeds the watchdog (:mod:`nutpy.sdnotify`).
@@ -29,13 +32,19 @@ from nutpy.frontends.nut.listener import make_tls_context, open_listeners, serve
 from nutpy.frontends.nut.session import ServerContext
 from nutpy.frontends.nut.tracking import Tracking
 from nutpy.store import Store
-from nutpy.wiring import build_driver
+from nutpy.wiring import build_driver, check
 
 log = logging.getLogger("nutpy")
 
 
 class StartupError(Exception):
     """Serving is impossible (upsd would exit non-zero for the same reason)."""
+
+
+def _read(directory: Path) -> tuple[Config, list[Diagnostic]]:
+    """The config and every problem ``check-config`` would print (blocking I/O)."""
+    cfg = configmod.load(directory)
+    return cfg, check(cfg)
 
 
 def report(diagnostics: list[Diagnostic]) -> None:
@@ -61,12 +70,13 @@ class Server:
     drivers: dict[str, _Running] = field(default_factory=dict)
 
     def start_ups(self, section: UpsConfig) -> None:
+        """Run the section's driver; one that cannot be built (check() said why)
+        leaves its UPS DRIVER-NOT-CONNECTED."""
         ups = self.ctx.store.add(section.name, section.desc)
         scope = trio.CancelScope()
         self.drivers[section.name.lower()] = _Running(section, scope)
         driver = build_driver(section, self.cfg)
         if isinstance(driver, Diagnostic):
-            report([driver])
             return
 
         async def run() -> None:
@@ -84,14 +94,21 @@ class Server:
             self.ctx.kick(ups)
         self.ctx.store.remove(name)
 
-    def reload(self) -> None:
-        cfg = configmod.load(self.cfg.directory)
-        report(cfg.diagnostics)
-        why = cfg.fatal or (f"cannot read {', '.join(cfg.unreadable)}"
-                            if cfg.unreadable else None)
-        if why:
-            log.error("reload rejected, keeping the running configuration: %s", why)
-            return
+    async def reload(self) -> None:
+        """Re-read the files; whatever goes wrong, the running configuration stays."""
+        try:
+            cfg, problems = await trio.to_thread.run_sync(_read, self.cfg.directory)
+            report(problems)
+            why = cfg.fatal or (f"cannot read {', '.join(cfg.unreadable)}"
+                                if cfg.unreadable else None)
+            if why:
+                log.error("reload rejected, keeping the running configuration: %s", why)
+                return
+            self._apply(cfg)
+        except Exception:  # a bug here must not take the UPS monitoring down
+            log.exception("reload failed, keeping the running configuration")
+
+    def _apply(self, cfg: Config) -> None:
         old = {s.name.lower(): s for s in self.cfg.ups.ups}
         new = {s.name.lower(): s for s in cfg.ups.ups}
         self.cfg.directory = cfg.directory
@@ -126,7 +143,7 @@ async def _handle_signals(server: Server) -> None:
                 return
             log.info("SIGHUP: reloading configuration")
             sdnotify.reloading()
-            server.reload()
+            await server.reload()
             sdnotify.notify("READY=1")
 
 
@@ -137,8 +154,8 @@ async def serve(directory: Path, *, control: Path | None = None,
 
     ``control``: where to answer ``nutpy killpower`` (none when None).
     """
-    cfg = configmod.load(directory)
-    report(cfg.diagnostics)
+    cfg, problems = await trio.to_thread.run_sync(_read, directory)
+    report(problems)
     if cfg.fatal:
         raise StartupError(cfg.fatal)
     try:
@@ -149,12 +166,13 @@ async def serve(directory: Path, *, control: Path | None = None,
     store = Store(maxage=cfg.upsd.maxage)
     ctx = ServerContext(
         store=store, upsd=cfg.upsd, users=cfg.users,
-        descriptions=load_descriptions(cfg.upsd.datapath),
+        descriptions=await trio.to_thread.run_sync(load_descriptions, cfg.upsd.datapath),
         tracking=Tracking(cfg.upsd.trackingdelay), clock=store.clock,
         tls_available=tls is not None)
     try:
         listeners = await open_listeners(cfg.upsd.listeners,
-                                         cfg.upsd.allow_not_all_listeners)
+                                         cfg.upsd.allow_not_all_listeners,
+                                         str(directory / "upsd.conf"))
     except OSError as exc:
         raise StartupError(str(exc)) from exc
     async with trio.open_nursery() as nursery:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nutpy.config.syntax import Severity, Sink
 
-__all__ = ["default_confdir", "default_statepath", "read_config_file"]
+__all__ = ["default_confdir", "default_statepath", "read_config_file", "read_regular"]
 
 
 def default_confdir() -> Path:
@@ -25,11 +25,12 @@ _FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
                (stat.S_ISBLK, "a block device"))
 
 
-def _read_regular(path: Path) -> bytes:
+def read_regular(path: Path) -> bytes:
     """The bytes of a regular file; OSError (with strerror) for anything else.
 
     Opened non-blocking and checked before reading, so a FIFO or a device in
-    place of a config file is refused instead of hanging start-up or a reload.
+    place of a config file (or a dump) is refused instead of hanging
+    start-up or a reload.
     """
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     try:
@@ -52,7 +53,7 @@ def read_config_file(path: Path, sink: Sink, missing: Severity | None) -> bytes 
     ``missing``: how bad it is that the file does not exist (None: not at all).
     """
     try:
-        return _read_regular(path)
+        return read_regular(path)
     except FileNotFoundError:
         if path.is_symlink():
             sink.error(0, f"cannot read: dangling symbolic link to {os.readlink(path)}")

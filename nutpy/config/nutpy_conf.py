@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nutpy.config.syntax import Diagnostic, Directive, Sink, lines
-from nutpy.config.upsd_conf import Listen, parse_listen
+from nutpy.config.upsd_conf import Listen, add_listen, parse_listen
 
 __all__ = ["DEFAULT_HISTORY_DAYS", "DEFAULT_HTTP_PORT", "DEFAULT_NIS_PORT", "HISTORY_FILE",
            "MAX_HISTORY_DAYS", "NisListen", "NutpyConf", "parse_nutpy_conf"]
@@ -65,7 +65,7 @@ def parse_nutpy_conf(data: bytes, path: str) -> tuple[NutpyConf, list[Diagnostic
         if key == "HTTP_LISTEN":
             listen = parse_listen(key, d.args, d.lineno, sink, DEFAULT_HTTP_PORT)
             if listen is not None:
-                conf.http_listen.append(listen)
+                add_listen(conf.http_listen, listen, key, sink)
         elif key == "NIS_LISTEN":
             if not 2 <= len(d.args) <= 3:
                 sink.error(d.lineno, "NIS_LISTEN needs a UPS, an address and optionally "
@@ -83,11 +83,8 @@ def parse_nutpy_conf(data: bytes, path: str) -> tuple[NutpyConf, list[Diagnostic
             elif text is not None:
                 conf.history = text
         elif key == "HISTORY_DAYS":
-            days = d.number()
-            if days is not None and not 1 <= days <= MAX_HISTORY_DAYS:
-                sink.error(d.lineno, f"HISTORY_DAYS must be from 1 to {MAX_HISTORY_DAYS}, "
-                           f"not {days}")
-            elif days is not None:
+            days = d.number(1, MAX_HISTORY_DAYS)
+            if days is not None:
                 conf.history_days = days
         else:
             sink.warning(d.lineno, f"unknown directive '{d.key}' ignored")
