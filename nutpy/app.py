@@ -28,10 +28,11 @@ from nutpy.config import Config, Diagnostic, UpsConfig
 from nutpy.config.descriptions import load_descriptions
 from nutpy.drivers.base import supervise
 from nutpy.frontends.control import serve_control
-from nutpy.frontends.nut.listener import make_tls_context, open_listeners, serve_listeners
+from nutpy.frontends.nut.listener import open_listeners, serve_listeners
 from nutpy.frontends.nut.session import ServerContext
 from nutpy.frontends.nut.tracking import Tracking
 from nutpy.store import Store
+from nutpy.tls import TlsError, server_context
 from nutpy.wiring import build_driver, check
 
 log = logging.getLogger("nutpy")
@@ -158,11 +159,10 @@ async def serve(directory: Path, *, control: Path | None = None,
     report(problems)
     if cfg.fatal:
         raise StartupError(cfg.fatal)
-    try:
-        tls = make_tls_context(cfg.upsd)
-    except OSError as exc:  # ssl.SSLError included
-        log.error("TLS disabled: cannot use CERTFILE %s: %s", cfg.upsd.certfile, exc)
-        tls = None
+    try:  # TLS is set up once, at start-up, as in upsd: a reload keeps it
+        tls = await trio.to_thread.run_sync(server_context, cfg.upsd)
+    except (TlsError, OSError) as exc:  # upsd exits rather than serve plaintext
+        raise StartupError(f"CERTFILE {cfg.upsd.certfile}: {exc}") from exc
     store = Store(maxage=cfg.upsd.maxage)
     ctx = ServerContext(
         store=store, upsd=cfg.upsd, users=cfg.users,

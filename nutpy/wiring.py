@@ -19,6 +19,7 @@ from nutpy import ports
 from nutpy.config import Config, Diagnostic, UpsConfig
 from nutpy.drivers import registry
 from nutpy.drivers.base import Driver, DriverConfigError, DriverSetup
+from nutpy.tls import tls_problems
 
 __all__ = ["build_driver", "check", "make_driver"]
 
@@ -82,8 +83,9 @@ def _check_section(section: UpsConfig, cfg: Config) -> Diagnostic | None:
 def check(cfg: Config) -> list[Diagnostic]:
     """Every problem ``serve`` reports for ``cfg``: the files' and the drivers'.
 
-    It reads what the sections name (a simulator's dump, say), so call it
-    off the event loop.
+    It reads what the config names (CERTFILE, a simulator's dump), so call
+    it off the event loop.
     """
     found = (_check_section(section, cfg) for section in cfg.ups.ups)
-    return cfg.diagnostics + [d for d in found if d is not None]
+    return (cfg.diagnostics + tls_problems(cfg.upsd, str(cfg.directory / "upsd.conf"))
+            + [d for d in found if d is not None])

@@ -83,6 +83,8 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
                            "upsd.conf:2: error: LISTEN host name"),
     "maxage-huge": (_upsd_conf(f"MAXAGE {HUGE}\n"),
                     "upsd.conf:2: error: MAXAGE must be from 1 to 86400"),
+    "certfile-missing": (_upsd_conf("CERTFILE /nonexistent/upsd.pem\n"),
+                         "upsd.conf:2: error: cannot read /nonexistent/upsd.pem"),
     "http-listen-unencodable": (_nutpy_conf(f"HTTP_LISTEN {'a' * 64}.example\n"),
                                 "nutpy.conf:1: error: HTTP_LISTEN host name"),
     "upsd-conf-fifo": (_replace_with("upsd.conf", "fifo"), "reload rejected"),

@@ -19,7 +19,7 @@ import ssl
 
 import trio
 
-from nutpy.config import Diagnostic, Listen, UpsdConf
+from nutpy.config import Diagnostic, Listen
 from nutpy.frontends.nut.session import ServerContext, Session
 from nutpy.listening import ConnectionLimit, peer_address, serve_connections
 from nutpy.protocols.tokenizer import Line, Tokenizer
@@ -31,23 +31,6 @@ IDLE_TIMEOUT = 60.0  # upsd closes a connection silent for 60 s (hard-coded)
 SEND_TIMEOUT = 10.0  # a client that does not read its replies for this long is cut off
 HANDSHAKE_TIMEOUT = 10.0  # a STARTTLS handshake that has not finished by then is cut off
 OUTPUT_LIMIT = 64 * 1024  # replies held before sending; beyond it, send before reading on
-
-
-def make_tls_context(conf: UpsdConf) -> ssl.SSLContext | None:
-    """The server TLS context from CERTFILE (one PEM: chain and key), if set."""
-    if not conf.certfile:
-        return None
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(conf.certfile)
-    ctx.minimum_version = (ssl.TLSVersion.TLSv1_2 if conf.disable_weak_ssl
-                           else ssl.TLSVersion.MINIMUM_SUPPORTED)
-    if conf.certrequest:
-        ctx.verify_mode = ssl.CERT_REQUIRED if conf.certrequest >= 2 else ssl.CERT_OPTIONAL
-        if conf.certpath:
-            ctx.load_verify_locations(capath=conf.certpath)
-        else:
-            ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
-    return ctx
 
 
 def _loggable(words: list[str]) -> str:
