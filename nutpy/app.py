@@ -133,9 +133,13 @@ class Server:
         log.info("configuration reloaded: %d UPS", len(cfg.ups.ups))
 
 
-async def _handle_signals(server: Server) -> None:
-    """SIGHUP reloads; SIGTERM stops the server."""
+async def _handle_signals(server: Server, *,
+                          task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                          ) -> None:
+    """SIGHUP reloads; SIGTERM stops the server.  Started once the signals are
+    caught, so that no SIGHUP after start-up can kill the process."""
     with trio.open_signal_receiver(signal.SIGHUP, signal.SIGTERM) as signals:
+        task_status.started()
         async for signum in signals:
             if signum == signal.SIGTERM:
                 log.info("SIGTERM: stopping")
@@ -180,7 +184,7 @@ async def serve(directory: Path, *, control: Path | None = None,
         nursery.start_soon(store.watch_ages)
         for section in cfg.ups.ups:
             server.start_ups(section)
-        nursery.start_soon(_handle_signals, server)
+        await nursery.start(_handle_signals, server)
         nursery.start_soon(serve_listeners, ctx, listeners, cfg.upsd.maxconn, tls)
         if control is not None:
             nursery.start_soon(serve_control, ctx.store, control)

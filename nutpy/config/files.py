@@ -9,7 +9,13 @@ from pathlib import Path
 
 from nutpy.config.syntax import Severity, Sink
 
-__all__ = ["default_confdir", "default_statepath", "read_config_file", "read_regular"]
+__all__ = ["MAX_CONFIG_BYTES", "default_confdir", "default_statepath", "read_config_file",
+           "read_regular"]
+
+# The largest config file read.  A ups.conf of a thousand UPSes is some
+# 100 KiB; a bigger file is a mistake (a log written over it, say), and
+# reading and tokenizing 100 MB would take a minute and gigabytes.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 def default_confdir() -> Path:
@@ -67,7 +73,7 @@ def read_config_file(path: Path, sink: Sink, missing: Severity | None) -> bytes 
     ``missing``: how bad it is that the file does not exist (None: not at all).
     """
     try:
-        return read_regular(path)
+        return read_regular(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         if path.is_symlink():
             sink.error(0, f"cannot read: dangling symbolic link to {os.readlink(path)}")

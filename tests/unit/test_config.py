@@ -278,3 +278,19 @@ def test_without_nutpy_conf_nothing_is_said(tmp_path: Path) -> None:
     (tmp_path / "upsd.conf").write_text("")
     cfg = config.load(tmp_path)
     assert cfg.diagnostics == [] and cfg.nutpy.http_listen == []
+
+
+@pytest.mark.parametrize("name", ["ups.conf", "upsd.conf", "upsd.users", "nutpy.conf"])
+def test_a_config_file_over_a_mebibyte_is_refused_unread(tmp_path: Path, name: str) -> None:
+    """100 MB took 79 s and 3.4 GB to read and parse; now it is not read at all."""
+    (tmp_path / "ups.conf").write_text("[u]\ndriver = dummy-ups\nport = u.dev\n")
+    big = tmp_path / name
+    with open(big, "wb") as f:  # sparse: 100 MB that cost no disk
+        f.write(b"# a comment\n")
+        f.truncate(100 * 1024 * 1024)
+    cfg = config.load(tmp_path)
+    assert f"{big}: error: cannot read: it is larger than 1024 KiB, more than a file of " \
+        "this kind ever needs" in messages(cfg.diagnostics)
+    assert cfg.unreadable == [str(big)]
+    (big).write_bytes(b"#" * (1024 * 1024 - 1) + b"\n")  # the largest that is read
+    assert str(big) not in config.load(tmp_path).unreadable
