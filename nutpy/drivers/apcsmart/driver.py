@@ -131,7 +131,9 @@ class ApcSmart:
         raise UpsSilent("no APC Smart protocol UPS answers (no SM to Y)")
 
     async def _discover(self, line: SmartLine, ups: UpsState) -> None:
-        """NUT's getbaseinfo: firmware table, ``a``, probing, ``^Z``."""
+        """NUT's getbaseinfo: firmware table, ``a``, probing, ``^Z``.  Another unit
+        may answer than before: what the first poll does not show goes."""
+        ups.begin_discovery()
         firmware = await line.query(codec.FIRMWARE_OLD)
         if firmware in (None, b"NA"):
             firmware = await line.query(codec.FIRMWARE_NEW)
