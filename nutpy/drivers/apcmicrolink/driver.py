@@ -32,6 +32,7 @@ from nutpy.drivers.base import (
 )
 from nutpy.protocols.apcmicrolink.codec import (
     SOURCES,
+    STATUS_BITS,
     Authenticated,
     AuthFailed,
     Event,
@@ -44,12 +45,14 @@ from nutpy.protocols.apcmicrolink.codec import (
     WriteDone,
     WriteFailed,
     available_commands,
+    field_bytes,
     settings,
 )
 from nutpy.store import InstCmd, Killpower, Request, Result, ResultCallback, UpsState
 
 log = logging.getLogger("nutpy.driver.apcmicrolink")
 
+DEVICE_STATUS = "experimental.device.status"
 BAUDRATE = 9600
 BYTE_TIME = 10 / BAUDRATE  # 8N1
 RECEIVE_SIZE = 1024
@@ -139,7 +142,7 @@ class _Connection:
         if isinstance(event, Updated):
             if self.ups.last_update is None:  # later recoveries are the health's to log
                 log.info("[%s] receiving data on %s", self.ups.name, self.port)
-            self._publish(self.session.values())
+            self._publish(self._values())
             self.health.fresh(self.ups, now)
         elif isinstance(event, Authenticated):
             self._describe()
@@ -180,6 +183,15 @@ class _Connection:
             self.ups.add_command(command)
         self.settings = settings(layout)
         self.undescribed = set(self.settings)
+
+    def _values(self) -> dict[str, str]:
+        """The session's variables, and NUT's ``experimental.device.status``."""
+        values = self.session.values()
+        layout = self.session.layout
+        word = None if layout is None else field_bytes(layout, self.session.blob(), "2:4.A")
+        if values and word is not None:
+            values[DEVICE_STATUS] = device_status(word)
+        return values
 
     def _publish(self, values: dict[str, str]) -> None:
         ups = self.ups
@@ -249,6 +261,14 @@ class _Connection:
         _report(waiting.popleft(), result)
         if not waiting:
             del self.pending[frame]
+
+
+def device_status(word: bytes) -> str:
+    """NUT's rendering of the status word (2:4.A) as ``experimental.device.status``:
+    the labels of its set bits, or the raw word in hex when none is set."""
+    value = int.from_bytes(word, "big")
+    labels = [name for bit, name in STATUS_BITS.items() if value & bit]
+    return " ".join(labels) if labels else f"0x{value:0{2 * len(word)}X}"
 
 
 def _report(on_result: ResultCallback | None, result: Result) -> None:
