@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from nutpy.protocols.apcsmart import codec
 from nutpy.protocols.apcsmart.codec import Alert
 from nutpy.protocols.devfile import dev_variables
+from nutpy.sim.control import number
 
 # Section 7: a Smart-UPS 1000, 230 V (real SU1000 readings).
 DEFAULT_REPLIES: dict[bytes, str] = {
@@ -87,6 +88,24 @@ def _number(text: str | None, default: float) -> float:
         return float(text.rstrip(":")) if text else default
     except ValueError:
         return default
+
+
+def _raw(command: str) -> bytes:
+    try:
+        return command.encode("latin-1")
+    except UnicodeError:
+        raise ValueError(f"{command!r} is not a Smart command byte") from None
+
+
+def _reply(text: str) -> str:
+    """A reply the wire can carry: one line of Latin-1 (ValueError otherwise)."""
+    try:
+        text.encode("latin-1")
+    except UnicodeError:
+        raise ValueError(f"{text[:20]!r}: a reply is Latin-1 text") from None
+    if "\r" in text or "\n" in text:
+        raise ValueError("a reply is one line")
+    return text
 
 
 class SmartUps:
@@ -589,13 +608,14 @@ class SmartUps:
     def set(self, var: str, value: str) -> None:
         """Change a NUT variable (``battery.charge``) or a raw reply (``f``)."""
         if len(var) == 1:
-            self.replies[var.encode("latin-1")] = value
+            self.replies[_raw(var)] = _reply(value)
             return
-        special: dict[str, Callable[[float], None]] = {
-            "battery.charge": self.battery_charge, "ups.load": self.load,
-            "input.voltage": self._set_line}
+        special: dict[str, tuple[Callable[[float], None], float, float]] = {
+            "battery.charge": (self.battery_charge, 0, 100), "ups.load": (self.load, 0, 200),
+            "input.voltage": (self._set_line, 0, 999)}
         if var in special:
-            special[var](float(value))
+            apply, low, high = special[var]
+            apply(number(value, low, high, var))
             return
         if var == "ups.status":
             self._base_status = codec.status_bits(value.split()) & (
@@ -603,8 +623,8 @@ class SmartUps:
             return
         encoded = codec.encode(var, value)
         if encoded is None:
-            raise ValueError(f"{var} = {value!r} has no Smart-UPS form")
-        self.replies[encoded[0]] = encoded[1]
+            raise ValueError(f"{var} = {value[:20]!r} has no Smart-UPS form")
+        self.replies[encoded[0]] = _reply(encoded[1])
         if var == "battery.runtime":
             load = max(_number(self.replies.get(b"P"), 0.0), MIN_LOAD)
             self._capacity = int(value) / 60 * load / max(self._charge, 1.0)
