@@ -55,10 +55,14 @@ def report(diagnostics: list[Diagnostic]) -> None:
         log.log(level, "%s", diag)
 
 
+STOP_TIMEOUT = 5.0  # longest wait for a replaced driver to let go of its port
+
+
 @dataclass
 class _Running:
     section: UpsConfig
     scope: trio.CancelScope
+    done: trio.Event = field(default_factory=trio.Event)  # the driver has stopped
 
 
 @dataclass
@@ -70,23 +74,32 @@ class Server:
     nursery: trio.Nursery
     drivers: dict[str, _Running] = field(default_factory=dict)
 
-    def start_ups(self, section: UpsConfig) -> None:
+    def start_ups(self, section: UpsConfig, after: trio.Event | None = None) -> None:
         """Run the section's driver; one that cannot be built (check() said why)
-        leaves its UPS DRIVER-NOT-CONNECTED."""
+        leaves its UPS DRIVER-NOT-CONNECTED.  ``after``: the driver it replaces
+        stops first, so that the port (or a simulator's control socket) is free."""
         ups = self.ctx.store.add(section.name, section.desc)
-        scope = trio.CancelScope()
-        self.drivers[section.name.lower()] = _Running(section, scope)
+        running = _Running(section, trio.CancelScope())
+        self.drivers[section.name.lower()] = running
         driver = build_driver(section, self.cfg)
         if isinstance(driver, Diagnostic):
+            running.done.set()
             return
 
         async def run() -> None:
-            with scope:
-                await supervise(driver, ups)
+            try:
+                with running.scope:
+                    if after is not None:
+                        with trio.move_on_after(STOP_TIMEOUT):
+                            await after.wait()
+                    await supervise(driver, ups)
+            finally:
+                running.done.set()
 
         self.nursery.start_soon(run)
 
-    def stop_ups(self, name: str) -> None:
+    def stop_ups(self, name: str) -> trio.Event | None:
+        """Stop the UPS's driver and forget the UPS; the event is set once it stopped."""
         running = self.drivers.pop(name.lower(), None)
         if running is not None:
             running.scope.cancel()
@@ -94,6 +107,7 @@ class Server:
         if ups is not None:
             self.ctx.kick(ups)
         self.ctx.store.remove(name)
+        return None if running is None else running.done
 
     async def reload(self) -> None:
         """Re-read the files; whatever goes wrong, the running configuration stays."""
@@ -119,17 +133,18 @@ class Server:
         self.ctx.upsd = cfg.upsd
         self.ctx.tracking.delay = cfg.upsd.trackingdelay
         self.ctx.store.maxage = cfg.upsd.maxage
+        stopped: dict[str, trio.Event | None] = {}
         for key, section in old.items():
             if key not in new or (new[key].driver, new[key].port, new[key].options) != (
                     section.driver, section.port, section.options):
-                self.stop_ups(section.name)
+                stopped[key] = self.stop_ups(section.name)
         for key, section in new.items():
             if key in self.drivers:
                 ups = self.ctx.store.get(section.name)
                 if ups is not None:
                     ups.desc = section.desc
             else:
-                self.start_ups(section)
+                self.start_ups(section, after=stopped.get(key))
         log.info("configuration reloaded: %d UPS", len(cfg.ups.ups))
 
 
