@@ -202,7 +202,7 @@ async def serve(directory: Path, *, control: Path | None = None,
         await nursery.start(_handle_signals, server)
         nursery.start_soon(serve_listeners, ctx, listeners, cfg.upsd.maxconn, tls)
         if control is not None:
-            nursery.start_soon(serve_control, ctx.store, control)
+            nursery.start_soon(serve_control, ctx.store, control, directory)
         period = sdnotify.watchdog_period()
         if period is not None:
             nursery.start_soon(sdnotify.feed_watchdog, period)
