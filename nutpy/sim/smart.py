@@ -83,6 +83,9 @@ def _show_byte(byte: int) -> str:
     return chr(byte)
 
 
+LOWEST_TRANSFER = 80.0  # volts: a low transfer point for dumps that have none
+
+
 def _number(text: str | None, default: float) -> float:
     try:
         return float(text.rstrip(":")) if text else default
@@ -563,8 +566,10 @@ class SmartUps:
         self._check()
 
     def _set_line(self, volts: float, reason: str | None = None) -> None:
-        low = _number(self.replies.get(b"l"), 0.0)
-        high = _number(self.replies.get(b"u"), 1000.0)
+        # A dump without transfer points (no l/u, or 000) still loses the mains
+        # at 0 V: below every unit's low transfer point.
+        low = _number(self.replies.get(b"l"), 0.0) or LOWEST_TRANSFER
+        high = _number(self.replies.get(b"u"), 0.0) or 1000.0
         mains = low <= volts <= high
         if self.mains and not mains:
             self._mains_voltage = self.replies.get(b"L", self._mains_voltage)
