@@ -18,6 +18,7 @@ from pathlib import Path
 from tests.support.nut import (
     Server,
     free_port,
+    make_unreadable,
     nutpy_command,
     nutpy_server,
     talk,
@@ -43,14 +44,7 @@ def _upsd_conf(extra: str) -> Callable[[Path], None]:
 
 def _replace_with(name: str, kind: str) -> Callable[[Path], None]:
     def write(confdir: Path) -> None:
-        path = confdir / name
-        path.unlink()
-        if kind == "fifo":
-            os.mkfifo(path)
-        elif kind == "directory":
-            path.mkdir()
-        else:
-            path.symlink_to(confdir / "gone")
+        make_unreadable(confdir / name, kind)
     return write
 
 
@@ -94,13 +88,14 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
     "upsd-conf-too-large": (_too_large, "upsd.conf: error: cannot read: it is larger than"),
     "upsd-conf-fifo": (_replace_with("upsd.conf", "fifo"), "reload rejected"),
     "upsd-conf-directory": (_replace_with("upsd.conf", "directory"), "reload rejected"),
-    "ups-conf-dangling": (_replace_with("ups.conf", "dangling"), "reload rejected"),
+    "ups-conf-dangling": (_replace_with("ups.conf", "dangling-symlink"), "reload rejected"),
     "users-directory": (_replace_with("upsd.users", "directory"), "reload rejected"),
 }
 
 
 def _restore(confdir: Path, port: int) -> None:
-    for name in ("ups.conf", "upsd.conf", "upsd.users", "nutpy.conf", "fifo.dev"):
+    for name in ("ups.conf", "upsd.conf", "upsd.users", "nutpy.conf", "fifo.dev",
+                 "ups.conf.gone"):
         path = confdir / name
         if path.is_dir() and not path.is_symlink():
             path.rmdir()

@@ -14,6 +14,7 @@ import pytest
 from tests.support import FIXTURES
 from tests.support.nut import (
     free_port,
+    make_unreadable,
     nut_tool,
     nutpy_command,
     nutpy_server,
@@ -216,13 +217,7 @@ def test_serve_refuses_to_start_when_upsd_conf_cannot_be_read(tmp_path: Path,
     """As upsd: without upsd.conf's LISTEN, CERTFILE and MAXCONN nothing safe can run."""
     write_config(tmp_path, ups_conf=GOOD_UPS, files={"u.dev": b"ups.status: OL\n"})
     upsd_conf = tmp_path / "upsd.conf"
-    upsd_conf.unlink()
-    if kind == "fifo":
-        os.mkfifo(upsd_conf)
-    elif kind == "directory":
-        upsd_conf.mkdir()
-    else:
-        upsd_conf.symlink_to(tmp_path / "gone.conf")
+    make_unreadable(upsd_conf, kind)
     checked = subprocess.run(nutpy_command("check-config", "-c", str(tmp_path)),
                              capture_output=True, text=True, timeout=20)
     code, stderr = _serve_exit_code(tmp_path)

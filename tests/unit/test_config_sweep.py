@@ -111,13 +111,23 @@ def test_a_poll_interval_in_bounds_is_used(tmp_path: Path) -> None:
     assert _errors(tmp_path) == []
 
 
-@pytest.mark.parametrize("case", sorted(UPSD_CONF))
-def test_bad_upsd_conf_values_are_errors_on_their_line(tmp_path: Path, case: str) -> None:
-    line, words = UPSD_CONF[case]
-    _write(tmp_path, upsd_conf=f"LISTEN 127.0.0.1 3493\n{line}\n")
+# (file, its first line, a bad line after it) for the directive files
+DIRECTIVES = [("upsd.conf", "LISTEN 127.0.0.1 3493", case) for case in sorted(UPSD_CONF)] + [
+    ("nutpy.conf", "ANNOUNCE off", case) for case in sorted(NUTPY_CONF)]
+
+
+@pytest.mark.parametrize(("name", "first", "case"), DIRECTIVES)
+def test_bad_directive_values_are_errors_on_their_line(tmp_path: Path, name: str, first: str,
+                                                       case: str) -> None:
+    line, words = (UPSD_CONF if name == "upsd.conf" else NUTPY_CONF)[case]
+    text = f"{first}\n{line}\n"
+    if name == "upsd.conf":
+        _write(tmp_path, upsd_conf=text)
+    else:
+        _write(tmp_path, nutpy_conf=text)
     errors = _errors(tmp_path)
     assert len(errors) == 1, errors
-    assert errors[0].startswith(f"{tmp_path}/upsd.conf:2: error: ")
+    assert errors[0].startswith(f"{tmp_path}/{name}:2: error: ")
     assert words in errors[0]
 
 
@@ -129,16 +139,6 @@ def test_a_duplicate_listen_is_an_error_naming_the_first(tmp_path: Path) -> None
         "(first on line 1); this one is ignored"]
     assert [(item.address, item.lineno) for item in cfg.upsd.listeners] == [
         ("127.0.0.1", 1), ("::1", 2)]
-
-
-@pytest.mark.parametrize("case", sorted(NUTPY_CONF))
-def test_bad_nutpy_conf_values_are_errors_on_their_line(tmp_path: Path, case: str) -> None:
-    line, words = NUTPY_CONF[case]
-    _write(tmp_path, nutpy_conf=f"ANNOUNCE off\n{line}\n")
-    errors = _errors(tmp_path)
-    assert len(errors) == 1, errors
-    assert errors[0].startswith(f"{tmp_path}/nutpy.conf:2: error: ")
-    assert words in errors[0]
 
 
 def test_every_good_kind_of_port_passes(tmp_path: Path) -> None:
