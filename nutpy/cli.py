@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import resource
 import sys
@@ -119,9 +118,16 @@ def simulate(name: str, link: Path, dump: Path | None, control: Path | None,
     except ValueError as exc:
         logging.getLogger("nutpy").error("%s", exc)
         return EXIT_CONFIG
-    with contextlib.suppress(KeyboardInterrupt):
+    failures: list[OSError] = []
+    try:
         trio.run(serve_pty, SimLink(engine, baud=baud), link, control)
-    return 0
+    except* KeyboardInterrupt:  # Ctrl-C: the way to stop it (trio may wrap it in a group)
+        pass
+    except* OSError as group:  # a path in use, a pty that cannot be had
+        failures += [e for e in group.exceptions if isinstance(e, OSError)]
+    for failure in failures:
+        logging.getLogger("nutpy").error("cannot simulate: %s", failure)
+    return EXIT_CONFIG if failures else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,6 +35,7 @@ from nutpy.protocols.apcsmart.status import (
 )
 from nutpy.protocols.apcsmart.variables import STRING_LENGTH, encode, encode_all
 from nutpy.protocols.devfile import dev_variables
+from nutpy.sim.control import number
 
 # Section 7: a Smart-UPS 1000, 230 V (real SU1000 readings).
 DEFAULT_REPLIES: dict[bytes, str] = {
@@ -97,11 +98,32 @@ def _show_byte(byte: int) -> str:
     return chr(byte)
 
 
+LOWEST_TRANSFER = 80.0  # volts: a low transfer point for dumps that have none
+
+
 def _number(text: str | None, default: float) -> float:
     try:
         return float(text.rstrip(":")) if text else default
     except ValueError:
         return default
+
+
+def _raw(command: str) -> bytes:
+    try:
+        return command.encode("latin-1")
+    except UnicodeError:
+        raise ValueError(f"{command!r} is not a Smart command byte") from None
+
+
+def _reply(text: str) -> str:
+    """A reply the wire can carry: one line of Latin-1 (ValueError otherwise)."""
+    try:
+        text.encode("latin-1")
+    except UnicodeError:
+        raise ValueError(f"{text[:20]!r}: a reply is Latin-1 text") from None
+    if "\r" in text or "\n" in text:
+        raise ValueError("a reply is one line")
+    return text
 
 
 class SmartUps:
@@ -559,8 +581,10 @@ class SmartUps:
         self._check()
 
     def _set_line(self, volts: float, reason: str | None = None) -> None:
-        low = _number(self.replies.get(b"l"), 0.0)
-        high = _number(self.replies.get(b"u"), 1000.0)
+        # A dump without transfer points (no l/u, or 000) still loses the mains
+        # at 0 V: below every unit's low transfer point.
+        low = _number(self.replies.get(b"l"), 0.0) or LOWEST_TRANSFER
+        high = _number(self.replies.get(b"u"), 0.0) or 1000.0
         mains = low <= volts <= high
         if self.mains and not mains:
             self._mains_voltage = self.replies.get(b"L", self._mains_voltage)
@@ -604,13 +628,14 @@ class SmartUps:
     def set(self, var: str, value: str) -> None:
         """Change a NUT variable (``battery.charge``) or a raw reply (``f``)."""
         if len(var) == 1:
-            self.replies[var.encode("latin-1")] = value
+            self.replies[_raw(var)] = _reply(value)
             return
-        special: dict[str, Callable[[float], None]] = {
-            "battery.charge": self.battery_charge, "ups.load": self.load,
-            "input.voltage": self._set_line}
+        special: dict[str, tuple[Callable[[float], None], float, float]] = {
+            "battery.charge": (self.battery_charge, 0, 100), "ups.load": (self.load, 0, 200),
+            "input.voltage": (self._set_line, 0, 999)}
         if var in special:
-            special[var](float(value))
+            apply, low, high = special[var]
+            apply(number(value, low, high, var))
             return
         if var == "ups.status":
             self._base_status = status_bits(value.split()) & (
@@ -618,8 +643,8 @@ class SmartUps:
             return
         encoded = encode(var, value)
         if encoded is None:
-            raise ValueError(f"{var} = {value!r} has no Smart-UPS form")
-        self.replies[encoded[0]] = encoded[1]
+            raise ValueError(f"{var} = {value[:20]!r} has no Smart-UPS form")
+        self.replies[encoded[0]] = _reply(encoded[1])
         if var == "battery.runtime":
             load = max(_number(self.replies.get(b"P"), 0.0), MIN_LOAD)
             self._capacity = int(value) / 60 * load / max(self._charge, 1.0)

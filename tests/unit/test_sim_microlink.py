@@ -347,7 +347,7 @@ def test_sim_set_and_show() -> None:
     link.sim.set("2:4.5.22", "0D00")
     values = link.values()
     assert values["input.voltage"] == "240" and values["ups.temperature"] == "26"
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match=r"no variable no\.such\.var"):
         link.sim.set("no.such.var", "1")
     with pytest.raises(ValueError):
         link.sim.set("2:4.A", "00")

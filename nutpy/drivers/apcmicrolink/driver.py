@@ -168,13 +168,12 @@ class _Connection:
                 self._finish(frame, Result.FAILED)
 
     def _describe(self) -> None:
-        """A layout is known: list its commands and settings."""
+        """A layout is known: list its commands and settings.  It may be another
+        unit's than before: what the first full read does not show goes."""
         layout = self.session.layout
         assert layout is not None
-        commands = available_commands(layout)
-        for gone in set(self.ups.commands.values()) - set(commands):
-            self.ups.remove_command(gone)
-        for command in commands:
+        self.ups.begin_discovery()
+        for command in available_commands(layout):
             self.ups.add_command(command)
         self.settings = settings(layout)
         self.undescribed = set(self.settings)

@@ -94,7 +94,12 @@ class ApcSmart:
 
     async def serve(self, stream: trio.abc.Stream, ups: UpsState,
                     requests: trio.MemoryReceiveChannel[Request]) -> None:
-        """Talk to the UPS on an open ``stream`` until the stream goes away."""
+        """Talk to the UPS on an open ``stream`` until the stream goes away.
+
+        Each connection discovers the unit afresh, and another unit may answer
+        than before: what its first full poll does not show goes.
+        """
+        ups.begin_discovery()
         connection = _Connection(stream, ups, self._new_session(), self.health, self.port)
         try:
             async with trio.open_nursery() as nursery:

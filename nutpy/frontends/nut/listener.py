@@ -19,7 +19,7 @@ import ssl
 
 import trio
 
-from nutpy.config import Listen, UpsdConf
+from nutpy.config import Diagnostic, Listen
 from nutpy.frontends.nut.conversation import Conversation
 from nutpy.frontends.nut.session import ServerContext, Session
 from nutpy.listening import ConnectionLimit, peer_address, serve_connections
@@ -32,21 +32,6 @@ SEND_TIMEOUT = 10.0  # a client that does not read its replies for this long is 
 HANDSHAKE_TIMEOUT = 10.0  # a STARTTLS handshake that has not finished by then is cut off
 
 
-def make_tls_context(conf: UpsdConf) -> ssl.SSLContext | None:
-    """The server TLS context from CERTFILE (one PEM: chain and key), if set."""
-    if not conf.certfile:
-        return None
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(conf.certfile)
-    ctx.minimum_version = (ssl.TLSVersion.TLSv1_2 if conf.disable_weak_ssl
-                           else ssl.TLSVersion.MINIMUM_SUPPORTED)
-    if conf.certrequest:
-        ctx.verify_mode = ssl.CERT_REQUIRED if conf.certrequest >= 2 else ssl.CERT_OPTIONAL
-        if conf.certpath:
-            ctx.load_verify_locations(capath=conf.certpath)
-        else:
-            ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
-    return ctx
 
 
 class Connection:
@@ -123,24 +108,29 @@ class Connection:
         raise trio.ClosedResourceError
 
 
-async def open_listeners(listens: list[Listen],
-                         allow_partial: bool) -> list[trio.SocketListener]:
-    """Bind every LISTEN; fail like upsd if none, or any without allow_partial."""
+async def open_listeners(listens: list[Listen], allow_partial: bool,
+                         path: str = "upsd.conf") -> list[trio.SocketListener]:
+    """Bind every LISTEN; fail like upsd if none, or any without allow_partial.
+
+    A failure is logged as the LISTEN line's error (``path``: upsd.conf).
+    """
     bound: list[trio.SocketListener] = []
-    failures: list[str] = []
+    failures: list[Diagnostic] = []
     for item in listens:
         host: str | None = None if item.address == "*" else item.address
         try:
             listeners = await trio.open_tcp_listeners(item.port, host=host)
-        except OSError as exc:
-            failures.append(f"{item.address} port {item.port}: {exc.strerror or exc}")
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a name that cannot be encoded
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            failures.append(Diagnostic(path, item.lineno, "error", f"cannot listen on "
+                                       f"{item.address} port {item.port}: {reason}"))
             continue
         for listener in listeners:  # trio makes IPv6 sockets V6ONLY
             sockname = listener.socket.getsockname()
             log.info("listening on %s port %s", sockname[0], sockname[1])
         bound.extend(listeners)
     for failure in failures:
-        log.error("cannot listen on %s", failure)
+        log.error("%s", failure)
     if not bound or (failures and not allow_partial):
         for listener in bound:
             await listener.aclose()

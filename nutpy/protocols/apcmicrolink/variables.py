@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from nutpy.protocols.apcmicrolink.layout import Field, Layout
 
-__all__ = ["VARIABLES", "Kind", "VarSpec", "bound_variables", "decode_values", "format_value",
-           "outlet_group_count", "status_tokens"]
+__all__ = ["VARIABLES", "Kind", "VarSpec", "bound_variables", "decode_values", "device_status",
+           "format_value", "outlet_group_count", "status_tokens"]
 
 class Kind(enum.Enum):
     STRING = "string"  # ASCII, NUL-padded
@@ -295,6 +295,14 @@ def status_tokens(layout: Layout, blob: bytes) -> tuple[list[str], list[str]]:
     return tokens, alarms
 
 
+def device_status(word: bytes) -> str:
+    """NUT's ``experimental.device.status`` from the status word 2:4.A: the labels
+    of its set bits (NUT's apc_status_map), or the raw word in hex when none is."""
+    value = int.from_bytes(word, "big")
+    labels = [name for bit, name in _STATUS_BITS.items() if value & bit]
+    return " ".join(labels) if labels else f"0x{value:0{2 * len(word)}X}"
+
+
 def decode_values(layout: Layout, blob: bytes) -> dict[str, str]:
     """Every NUT variable the blob holds, with derived ones (status, load, power)."""
     out: dict[str, str] = {"ups.mfr": "APC", "device.mfr": "APC"}
@@ -302,7 +310,9 @@ def decode_values(layout: Layout, blob: bytes) -> dict[str, str]:
         text = format_value(spec, blob[f.offset:f.offset + f.size])
         if text is not None:
             out[name] = text
-    if "2:4.A" in layout.fields:
+    word = _field_bytes(layout, blob, "2:4.A")
+    if word is not None:
+        out["experimental.device.status"] = device_status(word)
         tokens, alarms = status_tokens(layout, blob)
         out["ups.status"] = " ".join(tokens)
         if alarms:
