@@ -8,7 +8,8 @@ TEST_PEERS := /lib/nut/upsd:nut-server /lib/nut/dummy-ups:nut-server \
   /lib/nut/apcsmart:nut-server /sbin/upsdrvctl:nut-server /lib/nut/upsmon:nut-client \
   /usr/bin/upsc:nut-client /usr/bin/upscmd:nut-client /usr/bin/upsrw:nut-client \
   /usr/bin/upslog:nut-client /usr/bin/openssl:openssl \
-  /usr/bin/systemd-analyze:systemd /usr/bin/unshare:util-linux
+  /usr/bin/systemd-analyze:systemd /usr/bin/unshare:util-linux \
+  /lib/nut/apcupsd-ups:nut-server
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # `make install`: a private venv under PREFIX, the command in PREFIX/bin, the
@@ -20,7 +21,13 @@ SYSTEMDDIR ?= /etc/systemd/system
 UPSMON     ?= $(firstword $(wildcard /lib/nut/upsmon /usr/sbin/upsmon /sbin/upsmon) /lib/nut/upsmon)
 DEST       := $(abspath $(PREFIX))
 
-.PHONY: run test lint typecheck unit nut-tools venv clean install soak bench
+# apcupsd's own programs for the NIS tests.  Debian's apcupsd conflicts with
+# nut-client (installing it removes NUT's clients), so it is unpacked here with
+# the libraries it needs, never installed.
+APCUPSD_DIR  := .cache/apcupsd
+APCUPSD_DEBS := apcupsd libusb-0.1-4 libwrap0
+
+.PHONY: run test lint typecheck unit nut-tools apcupsd-peer venv clean install soak bench
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -42,6 +49,16 @@ nut-tools:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$packages >/dev/null; \
 	fi
 
+apcupsd-peer: $(APCUPSD_DIR)/sbin/apcupsd
+
+$(APCUPSD_DIR)/sbin/apcupsd:
+	@echo "unpacking Debian's $(APCUPSD_DEBS) into $(APCUPSD_DIR) (not installed)"
+	@rm -rf $(APCUPSD_DIR).new && mkdir -p $(APCUPSD_DIR).new/debs
+	@cd $(APCUPSD_DIR).new/debs && { apt-get download -qq $(APCUPSD_DEBS) 2>/dev/null || \
+	  { $(SUDO) apt-get update -qq && apt-get download -qq $(APCUPSD_DEBS); }; }
+	@for deb in $(APCUPSD_DIR).new/debs/*.deb; do dpkg -x $$deb $(APCUPSD_DIR).new; done
+	@rm -rf $(APCUPSD_DIR).new/debs $(APCUPSD_DIR) && mv $(APCUPSD_DIR).new $(APCUPSD_DIR)
+
 run: $(STAMP)
 	@chmod 640 conf/upsd.users  # git does not keep the mode; upsd.users must not be world-readable
 	$(VENV)/bin/nutpy serve -c conf
@@ -53,7 +70,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: $(STAMP) nut-tools lint typecheck
+test: $(STAMP) nut-tools apcupsd-peer lint typecheck
 	$(VENV)/bin/pytest -q
 
 install:
@@ -91,4 +108,4 @@ bench: $(BENCH_STAMP) nut-tools
 	$(PY) -m bench $(if $(filter 1 yes true,$(BENCH_QUICK)),--quick)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .cache

@@ -41,12 +41,9 @@ from tests.support.nut import (
     wait_until,
     write_config,
 )
+from tests.support.probe import ANSWER, GET, LATENCY_BOUND, Probe
 
 UPS = "dummy"
-GET = b"GET VAR dummy ups.status\n"
-ANSWER = b'VAR dummy ups.status "OL"\n'
-LATENCY_BOUND = 0.050  # the requirement: no hostile load delays a GET VAR by more
-PROBES = 200  # GET VARs measured under each load (the largest must stay under the bound)
 IDLE_CONNECTIONS = 5000
 
 
@@ -78,37 +75,6 @@ def _nutpy(directory: Path, upsd_conf: str = "", users: str = "",
 def _clean_log(server: Server) -> None:
     text = server.log_text()
     assert "Traceback" not in text and " ERROR:" not in text, text[-3000:]
-
-
-class Probe:
-    """A well-behaved client on its own connection, timing ``GET VAR`` round trips."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def round_trip(self) -> float:
-        start = time.perf_counter()
-        self.sock.sendall(GET)
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = self.sock.recv(4096)
-            assert chunk, "the server closed the probe connection"
-            reply += chunk
-        elapsed = time.perf_counter() - start
-        assert reply == ANSWER
-        return elapsed
-
-    def worst(self, count: int = PROBES, pause: float = 0.01) -> float:
-        """The largest of ``count`` round trips, ``pause`` apart."""
-        worst = 0.0
-        for _ in range(count):
-            worst = max(worst, self.round_trip())
-            time.sleep(pause)
-        return worst
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @dataclass
