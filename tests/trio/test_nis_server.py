@@ -6,6 +6,9 @@ timeouts are exercised exactly; the connection limit over loopback TCP.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import trio
 import trio.testing
 
@@ -34,6 +37,15 @@ def _server(store: Store, recorder: Recorder | None = None) -> NisServer:
     return NisServer(store, recorder, "su", Daemon("vm", "0.1.0", store.wall()))
 
 
+@contextlib.asynccontextmanager
+async def _talking(server: NisServer) -> AsyncIterator[trio.abc.Stream]:
+    """A client's end of a conversation with ``server`` over memory streams."""
+    client, ours = trio.testing.memory_stream_pair()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(server.converse, ours, "test")
+        yield client
+
+
 async def _records(stream: trio.abc.Stream) -> list[bytes]:
     """One reply's records (an empty list: the server closed instead)."""
     data = b""
@@ -60,9 +72,7 @@ async def test_status_invalid_and_events_on_one_connection(
         autojump_clock: trio.testing.MockClock) -> None:
     store = Store()
     server = _server(store)
-    client, ours = trio.testing.memory_stream_pair()
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(server.converse, ours, "test")
+    async with _talking(server) as client:
         await client.send_all(STATUS)
         status = await _records(client)
         assert status[0].startswith(b"APC      : 001,")
@@ -79,9 +89,7 @@ async def test_the_store_decides_commlost(autojump_clock: trio.testing.MockClock
     store = Store(maxage=15)
     server = _server(store)
     await trio.sleep(16)  # the driver has not read the UPS since
-    client, ours = trio.testing.memory_stream_pair()
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(server.converse, ours, "test")
+    async with _talking(server) as client:
         await client.send_all(STATUS)
         assert b"STATUS   : COMMLOST \n" in await _records(client)
         await client.aclose()
@@ -109,9 +117,7 @@ async def test_events_from_the_event_log(autojump_clock: trio.testing.MockClock)
 async def test_an_idle_client_is_cut_off_after_the_request_timeout(
         autojump_clock: trio.testing.MockClock) -> None:
     server = _server(Store())
-    client, ours = trio.testing.memory_stream_pair()
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(server.converse, ours, "test")
+    async with _talking(server) as client:
         start = trio.current_time()
         assert await _closed(client)
         assert trio.current_time() - start == REQUEST_TIMEOUT
@@ -120,9 +126,7 @@ async def test_an_idle_client_is_cut_off_after_the_request_timeout(
 async def test_a_length_that_lies_is_cut_off_at_the_same_timeout(
         autojump_clock: trio.testing.MockClock) -> None:
     server = _server(Store())
-    client, ours = trio.testing.memory_stream_pair()
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(server.converse, ours, "test")
+    async with _talking(server) as client:
         start = trio.current_time()
         await client.send_all(b"\x00\xc8status")  # 200 bytes announced, 6 sent
         await trio.sleep(REQUEST_TIMEOUT - 1)
@@ -134,9 +138,7 @@ async def test_a_length_that_lies_is_cut_off_at_the_same_timeout(
 async def test_a_length_beyond_apcupsd_s_closes_at_once(
         autojump_clock: trio.testing.MockClock) -> None:
     server = _server(Store())
-    client, ours = trio.testing.memory_stream_pair()
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(server.converse, ours, "test")
+    async with _talking(server) as client:
         start = trio.current_time()
         await client.send_all(b"\xff\xff" + b"x" * 100_000)
         assert await _closed(client)
