@@ -9,7 +9,8 @@ TEST_PEERS := /lib/nut/upsd:nut-server /lib/nut/dummy-ups:nut-server \
   /usr/bin/upsc:nut-client /usr/bin/upscmd:nut-client /usr/bin/upsrw:nut-client \
   /usr/bin/upslog:nut-client /usr/bin/openssl:openssl \
   /usr/bin/systemd-analyze:systemd /usr/bin/unshare:util-linux \
-  /usr/bin/prometheus:prometheus /usr/bin/promtool:prometheus
+  /usr/bin/prometheus:prometheus /usr/bin/promtool:prometheus \
+  /usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # `make install`: a private venv under PREFIX, the command in PREFIX/bin, the
