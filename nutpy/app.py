@@ -4,10 +4,16 @@ SIGHUP re-reads the three files as upsd does: users and settings are
 replaced, UPSes are added, changed or removed (clients logged in to a removed
 UPS are disconnected), and LISTEN stays as it was.  A reload whose files
 cannot be served, or one of whose files cannot be read, keeps the running
-configuration (upsd would drop every user when upsd.users is unreadable).
+configuration (upsd would drop every user when upsd.users is unreadable),
+and so does one that fails in any other way: a reload never stops the
+server.  The files are read and checked in a worker thread, so clients are
+served meanwhile.
 SIGTERM stops the server cleanly (each driver hands its UPS back to dumb
 mode).  Under systemd the server reports readiness, reloads and stopping, and
-feeds the watchdog (:mod:`nutpy.sdnotify`).
+feeds the watchdog (:mod:`nutpy.sdnotify`).  It is ready once it listens and
+every UPS has been read, so that upsmon, started after it, finds data; but
+after MAXAGE at most, since a UPS not read by then is served as stale anyway
+and one dead port must not hold back the others.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import logging
 import signal
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,20 +33,39 @@ from nutpy.config import Config, Diagnostic, UpsConfig
 from nutpy.config.descriptions import load_descriptions
 from nutpy.drivers.base import supervise
 from nutpy.frontends import http
+from nutpy.frontends.announce import serve_announce
 from nutpy.frontends.control import serve_control
-from nutpy.frontends.nut.listener import make_tls_context, open_listeners, serve_listeners
+from nutpy.frontends.nut.listener import open_listeners, serve_listeners
 from nutpy.frontends.nut.session import ServerContext
 from nutpy.frontends.nut.tracking import Tracking
 from nutpy.history.keeper import History
 from nutpy.history.recorder import KEEP, Recorder
-from nutpy.store import Store
-from nutpy.wiring import build_driver
+from nutpy.store import (
+    Availability,
+    AvailabilityChanged,
+    Resync,
+    Store,
+    UpsAdded,
+    UpsRemoved,
+)
+from nutpy.tls import TlsError, server_context
+from nutpy.wiring import build_driver, check
 
 log = logging.getLogger("nutpy")
+
+# The longest wait for the UPSes before READY=1, whatever MAXAGE says:
+# systemd gives up on a start after 90 s (TimeoutStartSec's default).
+READY_WAIT_LIMIT = 60.0
 
 
 class StartupError(Exception):
     """Serving is impossible (upsd would exit non-zero for the same reason)."""
+
+
+def _read(directory: Path) -> tuple[Config, list[Diagnostic]]:
+    """The config and every problem ``check-config`` would print (blocking I/O)."""
+    cfg = configmod.load(directory)
+    return cfg, check(cfg)
 
 
 def report(diagnostics: list[Diagnostic]) -> None:
@@ -49,10 +75,14 @@ def report(diagnostics: list[Diagnostic]) -> None:
         log.log(level, "%s", diag)
 
 
+STOP_TIMEOUT = 5.0  # longest wait for a replaced driver to let go of its port
+
+
 @dataclass
 class _Running:
     section: UpsConfig
     scope: trio.CancelScope
+    done: trio.Event = field(default_factory=trio.Event)  # the driver has stopped
 
 
 @dataclass
@@ -65,28 +95,52 @@ class Server:
     drivers: dict[str, _Running] = field(default_factory=dict)
     recorder: Recorder = field(init=False)
     http: http.HttpContext = field(init=False)
+    reload_hooks: list[Callable[[Config], None]] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)  # where it listens, for STATUS=
 
     def __post_init__(self) -> None:
         self.recorder = Recorder(self.ctx.store)
         self.http = http.HttpContext(self.ctx.store, self.cfg.users, self.ctx.descriptions,
                                      self.recorder, self.cfg.nutpy.http_allow_plain_auth)
 
-    def start_ups(self, section: UpsConfig) -> None:
+    def unread(self) -> list[str]:
+        """The UPSes whose data is not fresh now."""
+        return [ups.name for ups in self.ctx.store
+                if ups.availability() is not Availability.OK]
+
+    def status(self) -> str:
+        """What systemd shows as the service's status."""
+        names = [ups.name for ups in self.ctx.store]
+        text = f"{len(names)} UPS ({', '.join(names)}) on {', '.join(self.addresses)}"
+        unread = self.unread()
+        return f"{text}; stale: {', '.join(unread)}" if unread else text
+
+    def start_ups(self, section: UpsConfig, after: trio.Event | None = None) -> None:
+        """Run the section's driver; one that cannot be built (check() said why)
+        leaves its UPS DRIVER-NOT-CONNECTED.  ``after``: the driver it replaces
+        stops first, so that the port (or a simulator's control socket) is free."""
         ups = self.ctx.store.add(section.name, section.desc)
-        scope = trio.CancelScope()
-        self.drivers[section.name.lower()] = _Running(section, scope)
+        running = _Running(section, trio.CancelScope())
+        self.drivers[section.name.lower()] = running
         driver = build_driver(section, self.cfg)
         if isinstance(driver, Diagnostic):
-            report([driver])
+            running.done.set()
             return
 
         async def run() -> None:
-            with scope:
-                await supervise(driver, ups)
+            try:
+                with running.scope:
+                    if after is not None:
+                        with trio.move_on_after(STOP_TIMEOUT):
+                            await after.wait()
+                    await supervise(driver, ups)
+            finally:
+                running.done.set()
 
         self.nursery.start_soon(run)
 
-    def stop_ups(self, name: str) -> None:
+    def stop_ups(self, name: str) -> trio.Event | None:
+        """Stop the UPS's driver and forget the UPS; the event is set once it stopped."""
         running = self.drivers.pop(name.lower(), None)
         if running is not None:
             running.scope.cancel()
@@ -94,15 +148,23 @@ class Server:
         if ups is not None:
             self.ctx.kick(ups)
         self.ctx.store.remove(name)
+        return None if running is None else running.done
 
-    def reload(self) -> None:
-        cfg = configmod.load(self.cfg.directory)
-        report(cfg.diagnostics)
-        why = cfg.fatal or (f"cannot read {', '.join(cfg.unreadable)}"
-                            if cfg.unreadable else None)
-        if why:
-            log.error("reload rejected, keeping the running configuration: %s", why)
-            return
+    async def reload(self) -> None:
+        """Re-read the files; whatever goes wrong, the running configuration stays."""
+        try:
+            cfg, problems = await trio.to_thread.run_sync(_read, self.cfg.directory)
+            report(problems)
+            why = cfg.fatal or (f"cannot read {', '.join(cfg.unreadable)}"
+                                if cfg.unreadable else None)
+            if why:
+                log.error("reload rejected, keeping the running configuration: %s", why)
+                return
+            self._apply(cfg)
+        except Exception:  # a bug here must not take the UPS monitoring down
+            log.exception("reload failed, keeping the running configuration")
+
+    def _apply(self, cfg: Config) -> None:
         old = {s.name.lower(): s for s in self.cfg.ups.ups}
         new = {s.name.lower(): s for s in cfg.ups.ups}
         self.cfg.directory = cfg.directory
@@ -115,23 +177,30 @@ class Server:
         self.ctx.upsd = cfg.upsd
         self.ctx.tracking.delay = cfg.upsd.trackingdelay
         self.ctx.store.maxage = cfg.upsd.maxage
+        stopped: dict[str, trio.Event | None] = {}
         for key, section in old.items():
             if key not in new or (new[key].driver, new[key].port, new[key].options) != (
                     section.driver, section.port, section.options):
-                self.stop_ups(section.name)
+                stopped[key] = self.stop_ups(section.name)
         for key, section in new.items():
             if key in self.drivers:
                 ups = self.ctx.store.get(section.name)
                 if ups is not None:
                     ups.desc = section.desc
             else:
-                self.start_ups(section)
+                self.start_ups(section, after=stopped.get(key))
+        for hook in self.reload_hooks:
+            hook(cfg)
         log.info("configuration reloaded: %d UPS", len(cfg.ups.ups))
 
 
-async def _handle_signals(server: Server) -> None:
-    """SIGHUP reloads; SIGTERM stops the server."""
+async def _handle_signals(server: Server, *,
+                          task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                          ) -> None:
+    """SIGHUP reloads; SIGTERM stops the server.  Started once the signals are
+    caught, so that no SIGHUP after start-up can kill the process."""
     with trio.open_signal_receiver(signal.SIGHUP, signal.SIGTERM) as signals:
+        task_status.started()
         async for signum in signals:
             if signum == signal.SIGTERM:
                 log.info("SIGTERM: stopping")
@@ -140,8 +209,23 @@ async def _handle_signals(server: Server) -> None:
                 return
             log.info("SIGHUP: reloading configuration")
             sdnotify.reloading()
-            server.reload()
-            sdnotify.notify("READY=1")
+            await server.reload()
+            sdnotify.notify("READY=1", f"STATUS={server.status()}")
+
+
+async def _report_status(server: Server) -> None:
+    """READY=1 once every UPS is read (or MAXAGE has passed), then STATUS= as it changes."""
+    wanted = (AvailabilityChanged, UpsAdded, UpsRemoved, Resync)
+    with server.ctx.store.feed.subscribe(want=lambda e: isinstance(e, wanted)) as changes:
+        with trio.move_on_after(min(server.cfg.upsd.maxage, READY_WAIT_LIMIT)):
+            while server.unread():
+                await changes.receive()
+        status = server.status()
+        sdnotify.notify("READY=1", f"STATUS={status}")
+        async for _ in changes:
+            if (current := server.status()) != status:
+                status = current
+                sdnotify.notify(f"STATUS={status}")
 
 
 async def _open_history(cfg: Config, store: Store) -> History | None:
@@ -164,25 +248,26 @@ async def serve(directory: Path, *, control: Path | None = None,
 
     ``control``: where to answer ``nutpy killpower`` (none when None).
     """
-    cfg = configmod.load(directory)
-    report(cfg.diagnostics)
+    cfg, problems = await trio.to_thread.run_sync(_read, directory)
+    report(problems)
     if cfg.fatal:
         raise StartupError(cfg.fatal)
-    try:
-        tls = make_tls_context(cfg.upsd)
-    except OSError as exc:  # ssl.SSLError included
-        log.error("TLS disabled: cannot use CERTFILE %s: %s", cfg.upsd.certfile, exc)
-        tls = None
+    try:  # TLS is set up once, at start-up, as in upsd: a reload keeps it
+        tls = await trio.to_thread.run_sync(server_context, cfg.upsd)
+    except (TlsError, OSError) as exc:  # upsd exits rather than serve plaintext
+        raise StartupError(f"CERTFILE {cfg.upsd.certfile}: {exc}") from exc
     store = Store(maxage=cfg.upsd.maxage)
     ctx = ServerContext(
         store=store, upsd=cfg.upsd, users=cfg.users,
-        descriptions=load_descriptions(cfg.upsd.datapath),
+        descriptions=await trio.to_thread.run_sync(load_descriptions, cfg.upsd.datapath),
         tracking=Tracking(cfg.upsd.trackingdelay), clock=store.clock,
         tls_available=tls is not None)
     try:
         listeners = await open_listeners(cfg.upsd.listeners,
-                                         cfg.upsd.allow_not_all_listeners)
-        http_listeners = (await open_listeners(cfg.nutpy.http_listen, False)
+                                         cfg.upsd.allow_not_all_listeners,
+                                         str(directory / "upsd.conf"))
+        http_listeners = (await open_listeners(cfg.nutpy.http_listen, False,
+                                               str(directory / "nutpy.conf"))
                           if cfg.nutpy.http_listen else [])
     except OSError as exc:
         raise StartupError(str(exc)) from exc
@@ -193,7 +278,9 @@ async def serve(directory: Path, *, control: Path | None = None,
         if history is not None:
             keeper.start_soon(history.run)
         async with trio.open_nursery() as nursery:
-            server = Server(cfg, ctx, nursery)
+            server = Server(cfg, ctx, nursery, addresses=[
+                "{} port {}".format(*listener.socket.getsockname()[:2])
+                for listener in listeners])
             if history is not None:
                 server.recorder.preload(await history.entries(
                     None, cfg.nutpy.history_days * 86400.0, KEEP))
@@ -203,17 +290,18 @@ async def serve(directory: Path, *, control: Path | None = None,
             await nursery.start(server.recorder.run)
             for section in cfg.ups.ups:
                 server.start_ups(section)
-            nursery.start_soon(_handle_signals, server)
+            await nursery.start(_handle_signals, server)
             nursery.start_soon(serve_listeners, ctx, listeners, cfg.upsd.maxconn, tls)
             if http_listeners:
                 nursery.start_soon(http.serve, server.http, http_listeners, tls,
                                    cfg.nutpy.http_maxconn)
             if control is not None:
-                nursery.start_soon(serve_control, ctx.store, control)
+                nursery.start_soon(serve_control, ctx.store, control, directory)
+            server.reload_hooks.append(await nursery.start(serve_announce, cfg, store))
             period = sdnotify.watchdog_period()
             if period is not None:
                 nursery.start_soon(sdnotify.feed_watchdog, period)
+            nursery.start_soon(_report_status, server)
             task_status.started(listeners)
-            sdnotify.notify("READY=1", f"STATUS=serving {len(cfg.ups.ups)} UPS")
         keeper.cancel_scope.cancel()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import resource
 import sys
@@ -119,9 +118,16 @@ def simulate(name: str, link: Path, dump: Path | None, control: Path | None,
     except ValueError as exc:
         logging.getLogger("nutpy").error("%s", exc)
         return EXIT_CONFIG
-    with contextlib.suppress(KeyboardInterrupt):
+    failures: list[OSError] = []
+    try:
         trio.run(serve_pty, SimLink(engine, baud=baud), link, control)
-    return 0
+    except* KeyboardInterrupt:  # Ctrl-C: the way to stop it (trio may wrap it in a group)
+        pass
+    except* OSError as group:  # a path in use, a pty that cannot be had
+        failures += [e for e in group.exceptions if isinstance(e, OSError)]
+    for failure in failures:
+        logging.getLogger("nutpy").error("cannot simulate: %s", failure)
+    return EXIT_CONFIG if failures else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,8 +162,18 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--baud", type=int, metavar="RATE",
                      help="pace the wire like a serial line at RATE baud (default: no pacing)")
     sim.add_argument("-D", "--debug", action="count", default=0, help="more logging")
+    scan = sub.add_parser(
+        "scan", help="find APC UPSes on serial ports and print their ups.conf sections "
+        "(exit 1 if none is found)")
+    scan.add_argument("ports", nargs="*", metavar="PORT",
+                      help="serial devices or socket://HOST:PORT (default: every serial port)")
+    scan.add_argument("-D", "--debug", action="count", default=0, help="more logging")
     args = parser.parse_args(argv)
     _setup_logging(args.debug)
+    if args.command == "scan":
+        from nutpy.scan import main as run_scan
+
+        return run_scan(args.ports)
     if args.command == "simulate":
         return simulate(args.model, args.link, args.dump, args.control, args.rows,
                         args.baud)

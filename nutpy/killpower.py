@@ -9,8 +9,8 @@ The request goes to the UPS's own driver (see :class:`~nutpy.store.Killpower`),
 so it is carried out between polls with the driver's knowledge of the unit.
 Two ways to reach the driver:
 
-* ``nutpy serve`` is still running and owns the serial ports: ask it over its
-  control socket, ``$NUT_STATEPATH/nutpy.sock`` (its half is
+* ``nutpy serve`` of the same configuration is still running and owns the
+  serial ports: ask it over its control socket, ``$NUT_STATEPATH/nutpy.sock`` (its half is
   :mod:`nutpy.frontends.control`, the protocol :mod:`nutpy.protocols.control`).
 * It is not (the usual case: systemd stopped it before the final stage):
   start the drivers here, wait until each UPS answers, and ask them directly.
@@ -18,6 +18,7 @@ Two ways to reach the driver:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -37,6 +38,8 @@ from nutpy.wiring import make_driver
 __all__ = ["ANSWER_TIMEOUT", "Outcome", "killpower"]
 
 log = logging.getLogger("nutpy.killpower")
+
+GREETING_TIMEOUT = 5.0  # for a running server to say which configuration it serves
 
 
 @dataclass
@@ -87,9 +90,9 @@ async def _run_here(cfg: Config, sections: list[UpsConfig], timeout: float) -> l
 # ---- with a server: its control socket ------------------------------------------
 
 
-async def _ask_server(stream: trio.SocketStream, names: list[str]) -> list[Outcome]:
+async def _ask_server(stream: trio.SocketStream, lines: LineReader,
+                      names: list[str]) -> list[Outcome]:
     outcomes = []
-    lines = LineReader(stream)
     reader = control.Reader()
     for name in names:
         await stream.send_all(control.request(name))
@@ -103,14 +106,30 @@ async def _ask_server(stream: trio.SocketStream, names: list[str]) -> list[Outco
     return outcomes
 
 
-async def _connect(path: Path) -> trio.SocketStream | None:
-    """A connection to a running ``nutpy serve``, or None when there is none."""
+async def _connect(path: Path, confdir: Path
+                   ) -> tuple[trio.SocketStream, LineReader] | None:
+    """A connection to the ``nutpy serve`` of ``confdir``, or None when none runs.
+
+    A server at ``path`` that serves another configuration (the state
+    directory is shared) is not asked: its UPSes are not ours.
+    """
     try:
-        return await trio.open_unix_socket(os.fspath(path))
+        stream = await trio.open_unix_socket(os.fspath(path))
     except OSError as exc:
         if exc.errno not in (errno.ENOENT, errno.ECONNREFUSED):
             log.warning("cannot use %s: %s; opening the ports here", path, exc)
         return None
+    lines = LineReader(stream)
+    served: str | None = None
+    with trio.move_on_after(GREETING_TIMEOUT), contextlib.suppress(OSError, ValueError,
+                                                                    trio.BrokenResourceError):
+        served = control.parse_greeting(await lines.next() or "")
+    if served is not None and Path(served) == confdir.resolve():
+        return stream, lines
+    await stream.aclose()
+    log.warning("the nutpy serve at %s serves %s, not %s: opening the ports here", path,
+                served or "an unknown configuration", confdir.resolve())
+    return None
 
 
 async def killpower(cfg: Config, names: list[str], socket: Path,
@@ -124,10 +143,11 @@ async def killpower(cfg: Config, names: list[str], socket: Path,
     if unknown:
         raise ValueError(f"not in ups.conf: {', '.join(unknown)}")
     sections = [known[name.lower()] for name in names] if names else list(known.values())
-    stream = await _connect(socket)
-    if stream is None:
+    connected = await _connect(socket, cfg.directory)
+    if connected is None:
         return await _run_here(cfg, sections, timeout)
+    stream, lines = connected
     log.info("nutpy serve is running: asking it through %s", socket)
     async with stream:
         with trio.fail_after(len(sections) * 2 * timeout + 5):
-            return await _ask_server(stream, [section.name for section in sections])
+            return await _ask_server(stream, lines, [section.name for section in sections])

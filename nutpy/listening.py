@@ -145,7 +145,7 @@ def _clear_stale_socket(path: Path) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
         if probe.connect_ex(os.fspath(path)) == 0:
             raise OSError(errno.EADDRINUSE, "another process is listening there", str(path))
-    path.unlink()
+    path.unlink(missing_ok=True)  # its owner may be removing it at this moment
 
 
 @contextlib.asynccontextmanager

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 import trio
+
+from nutpy.config import host_problem
 
 CONNECT_TIMEOUT = 5.0  # seconds for a socket:// port to connect
 
@@ -37,21 +40,86 @@ class PortSpec:
     options: dict[str, str] = field(default_factory=dict)
 
 
+# What each simulator takes after ``?`` (``control`` is the transport's).
+SIM_OPTIONS = {"smart": {"dump", "control"}, "microlink": {"rows", "control"}}
+_UNIX_PATH_MAX = 107  # sun_path holds 108 bytes, the last one a NUL
+
+
 def parse_port(port: str) -> PortSpec:
+    """The port string's parts; PortError says what is wrong with it."""
     if port.startswith("socket://"):
-        parts = urlsplit(port)
-        if not parts.hostname or parts.port is None:
-            raise PortError(f"'{port}' needs a host and a port: socket://HOST:PORT")
-        return PortSpec("tcp", parts.hostname, parts.port)
+        return _parse_tcp(port)
     if port.startswith("sim:"):
-        name, _, query = port[4:].partition("?")
-        if not name:
-            raise PortError(f"'{port}' names no simulator (sim:smart, sim:microlink)")
-        return PortSpec("sim", name, options=dict(parse_qsl(query)))
+        return _parse_sim(port)
     if "://" in port:
         raise PortError(f"'{port}': unknown port scheme (use a device path, "
                         "socket://HOST:PORT or sim:NAME)")
     return PortSpec("serial", port)
+
+
+def _parse_tcp(port: str) -> PortSpec:
+    usage = "socket://HOST:PORT"
+    try:
+        parts = urlsplit(port)
+        number = parts.port
+    except ValueError as exc:  # an unclosed [, a port that is not a number
+        raise PortError(f"'{port}': {exc} ({usage})") from None
+    host = parts.hostname
+    if not host or number is None:
+        raise PortError(f"'{port}' needs a host and a port: {usage}")
+    if not 0 < number < 65536:
+        raise PortError(f"'{port}': port {number} is not from 1 to 65535")
+    if parts.path or parts.query or parts.fragment or parts.username:
+        raise PortError(f"'{port}': nothing may follow the port, not even a path ({usage})")
+    problem = host_problem(host)
+    if problem is not None:
+        raise PortError(f"'{port}': {problem}")
+    return PortSpec("tcp", host, number)
+
+
+def _parse_sim(port: str) -> PortSpec:
+    name, _, query = port[4:].partition("?")
+    if name not in SIM_OPTIONS:
+        raise PortError(f"'{port}': no simulator called '{name}' (there are: "
+                        f"{', '.join('sim:' + n for n in SIM_OPTIONS)})")
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError:
+        raise PortError(f"'{port}': options are key=value, joined by &") from None
+    options: dict[str, str] = {}
+    for key, value in pairs:
+        if key not in SIM_OPTIONS[name]:
+            raise PortError(f"'{port}': sim:{name} has no option '{key}' (it has: "
+                            f"{', '.join(sorted(SIM_OPTIONS[name]))})")
+        if key in options:
+            raise PortError(f"'{port}': option '{key}' is given twice")
+        if not value:
+            raise PortError(f"'{port}': option '{key}' needs a value")
+        options[key] = value
+    if options.get("rows", "16") not in ("16", "32"):
+        raise PortError(f"'{port}': rows must be 16 or 32")
+    return PortSpec("sim", name, options=options)
+
+
+def check_port(spec: PortSpec, confdir: Path) -> None:
+    """What only the files can tell about a port: PortError if it cannot work.
+
+    For a simulator: its dump must load and its control socket's path must
+    fit a Unix socket.  (A device or host that is not there yet is no error:
+    the driver keeps trying it.)
+    """
+    if spec.kind != "sim":
+        return
+    from nutpy.sim.builtin import make_engine
+
+    control = spec.options.get("control")
+    if control is not None and len(os.fsencode(confdir / control)) > _UNIX_PATH_MAX:
+        raise PortError(f"control={control}: the path is longer than a Unix socket "
+                        f"allows ({_UNIX_PATH_MAX} bytes)")
+    try:
+        make_engine(spec.target, spec.options, confdir)
+    except ValueError as exc:
+        raise PortError(str(exc)) from None
 
 
 @contextlib.asynccontextmanager

@@ -19,8 +19,13 @@ from nutpy import ports
 from nutpy.config import Config, Diagnostic, UpsConfig
 from nutpy.drivers import registry
 from nutpy.drivers.base import Driver, DriverConfigError, DriverSetup
+from nutpy.tls import tls_problems
 
 __all__ = ["build_driver", "check", "make_driver"]
+
+
+class _PortProblem(DriverConfigError):
+    """The section's ``port`` is what is wrong (reported on its line)."""
 
 
 def make_driver(section: UpsConfig, confdir: Path,
@@ -36,7 +41,7 @@ def make_driver(section: UpsConfig, confdir: Path,
         try:
             spec = ports.parse_port(section.port)
         except ports.PortError as exc:
-            raise DriverConfigError(str(exc)) from exc
+            raise _PortProblem(str(exc)) from exc
 
         def open_line(baudrate: int) -> AbstractAsyncContextManager[trio.abc.Stream]:
             return ports.open_port(spec, baudrate, confdir)
@@ -45,16 +50,42 @@ def make_driver(section: UpsConfig, confdir: Path,
     return entry.factory(setup)
 
 
+def _diagnostic(section: UpsConfig, cfg: Config, exc: DriverConfigError) -> Diagnostic:
+    key = "port" if isinstance(exc, _PortProblem) else (
+        "driver" if registry.lookup(section.driver) is None else None)
+    lineno = section.keys.get(key, section.lineno) if key else section.lineno
+    return Diagnostic(str(cfg.directory / "ups.conf"), lineno, "error",
+                      f"[{section.name}] {exc}; it stays DRIVER-NOT-CONNECTED")
+
+
 def build_driver(section: UpsConfig, cfg: Config) -> Driver | Diagnostic:
     """The section's driver, or the error that keeps it from running."""
     try:
         return make_driver(section, cfg.directory, cfg.ups.globals)
     except DriverConfigError as exc:
-        return Diagnostic(str(cfg.directory / "ups.conf"), section.lineno, "error",
-                          f"[{section.name}] {exc}; it stays DRIVER-NOT-CONNECTED")
+        return _diagnostic(section, cfg, exc)
+
+
+def _check_section(section: UpsConfig, cfg: Config) -> Diagnostic | None:
+    """build_driver's verdict, plus what only the files tell about a port."""
+    built = build_driver(section, cfg)
+    if isinstance(built, Diagnostic):
+        return built
+    entry = registry.lookup(section.driver)
+    if entry is not None and entry.serial:
+        try:
+            ports.check_port(ports.parse_port(section.port), cfg.directory)
+        except ports.PortError as exc:
+            return _diagnostic(section, cfg, _PortProblem(str(exc)))
+    return None
 
 
 def check(cfg: Config) -> list[Diagnostic]:
-    """Every problem ``serve`` reports for ``cfg``: the files' and the drivers'."""
-    built = (build_driver(section, cfg) for section in cfg.ups.ups)
-    return cfg.diagnostics + [d for d in built if isinstance(d, Diagnostic)]
+    """Every problem ``serve`` reports for ``cfg``: the files' and the drivers'.
+
+    It reads what the config names (CERTFILE, a simulator's dump), so call
+    it off the event loop.
+    """
+    found = (_check_section(section, cfg) for section in cfg.ups.ups)
+    return (cfg.diagnostics + tls_problems(cfg.upsd, str(cfg.directory / "upsd.conf"))
+            + [d for d in found if d is not None])

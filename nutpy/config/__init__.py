@@ -16,7 +16,7 @@ from pathlib import Path
 
 from nutpy.config.files import default_confdir, default_statepath, read_config_file
 from nutpy.config.nutpy_conf import NutpyConf, parse_nutpy_conf
-from nutpy.config.syntax import BOOLS, Diagnostic, Severity, Sink
+from nutpy.config.syntax import BOOLS, Diagnostic, Severity, Sink, host_problem
 from nutpy.config.ups_conf import UpsConf, UpsConfig, parse_ups_conf
 from nutpy.config.upsd_conf import (
     DEFAULT_MAXAGE,
@@ -31,8 +31,8 @@ from nutpy.config.upsd_users import User, parse_upsd_users
 __all__ = [
     "DEFAULT_MAXAGE", "DEFAULT_PORT", "DEFAULT_TRACKINGDELAY", "Config", "Diagnostic",
     "Listen", "NutpyConf", "Severity", "UpsConf", "UpsConfig", "UpsdConf", "User",
-    "default_confdir", "default_statepath", "load", "parse_ups_conf", "parse_upsd_conf",
-    "parse_upsd_users",
+    "default_confdir", "default_statepath", "host_problem", "load", "parse_ups_conf",
+    "parse_upsd_conf", "parse_upsd_users",
 ]
 
 
@@ -89,6 +89,8 @@ def load(directory: Path) -> Config:
         message = "no UPS defined (set ALLOW_NO_DEVICE in upsd.conf to serve none)"
         fatal = f"{ups_path}: {message}"
         diagnostics.append(Diagnostic(str(ups_path), 0, "error", message))
+    if str(upsd_path) in unreadable:  # upsd exits too: LISTEN, TLS and MAXCONN are unknown
+        fatal = f"{upsd_path}: cannot read it, so where and how to listen is unknown"
 
     users_path = directory / "upsd.users"
     sink = Sink(str(users_path))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nutpy.config.syntax import Diagnostic, Directive, Sink, lines
-from nutpy.config.upsd_conf import Listen, parse_listen
+from nutpy.config.upsd_conf import Listen, add_listen, parse_listen
 
 __all__ = ["DEFAULT_HISTORY_DAYS", "DEFAULT_HTTP_MAXCONN", "DEFAULT_HTTP_PORT",
            "DEFAULT_NIS_PORT", "HISTORY_FILE", "MAX_HISTORY_DAYS", "NisListen", "NutpyConf",
@@ -73,13 +73,10 @@ def parse_nutpy_conf(data: bytes, path: str) -> tuple[NutpyConf, list[Diagnostic
         if key == "HTTP_LISTEN":
             listen = parse_listen(key, d.args, d.lineno, sink, DEFAULT_HTTP_PORT)
             if listen is not None:
-                conf.http_listen.append(listen)
+                add_listen(conf.http_listen, listen, key, sink)
         elif key == "HTTP_MAXCONN":
-            number = d.number()
-            if number is not None and not 1 <= number <= MAX_HTTP_MAXCONN:
-                sink.error(d.lineno, f"HTTP_MAXCONN must be from 1 to {MAX_HTTP_MAXCONN}, "
-                           f"not {number}")
-            elif number is not None:
+            number = d.number(1, MAX_HTTP_MAXCONN)
+            if number is not None:
                 conf.http_maxconn = number
         elif key == "HTTP_ALLOW_PLAIN_AUTH":
             flag = d.boolean()
@@ -102,11 +99,8 @@ def parse_nutpy_conf(data: bytes, path: str) -> tuple[NutpyConf, list[Diagnostic
             elif text is not None:
                 conf.history = text
         elif key == "HISTORY_DAYS":
-            days = d.number()
-            if days is not None and not 1 <= days <= MAX_HISTORY_DAYS:
-                sink.error(d.lineno, f"HISTORY_DAYS must be from 1 to {MAX_HISTORY_DAYS}, "
-                           f"not {days}")
-            elif days is not None:
+            days = d.number(1, MAX_HISTORY_DAYS)
+            if days is not None:
                 conf.history_days = days
         else:
             sink.warning(d.lineno, f"unknown directive '{d.key}' ignored")

@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import idna
+
 from nutpy.protocols.tokenizer import Line, ParseError, Tokenizer
 
-__all__ = ["BOOLS", "Diagnostic", "Directive", "Severity", "Sink", "key_value", "lines",
-           "section"]
+__all__ = ["BOOLS", "Diagnostic", "Directive", "Severity", "Sink", "host_problem",
+           "key_value", "lines", "number_problem", "section"]
 
 Severity = Literal["error", "warning"]
 
@@ -98,13 +100,21 @@ class Directive:
     lineno: int
     sink: Sink
 
-    def number(self) -> int | None:
-        """upsd's rule: the value must start with a digit (atoi reads the rest)."""
+    def number(self, low: int, high: int) -> int | None:
+        """upsd's rule: the value must start with a digit (atoi reads the rest).
+
+        It must also lie in ``low..high``: upsd would take a number hundreds
+        of digits long, and a time that large never comes.
+        """
         if len(self.args) != 1 or not self.args[0][:1].isdigit():
             self.sink.error(self.lineno, f"{self.key} needs one number")
             return None
         text = self.args[0]
         digits = text[:len(text) - len(text.lstrip("0123456789"))]
+        problem = number_problem(digits, low, high)
+        if problem is not None:
+            self.sink.error(self.lineno, f"{self.key} {problem}")
+            return None
         return int(digits)
 
     def boolean(self) -> bool | None:
@@ -121,3 +131,40 @@ class Directive:
             self.sink.error(self.lineno, f"{self.key} needs one value")
             return None
         return self.args[0]
+
+
+def number_problem(digits: str, low: int, high: int) -> str | None:
+    """What is wrong with a number of digits (an optional ``-`` first) in low..high."""
+    shown = digits if len(digits) <= 20 else f"{digits[:12]}... ({len(digits)} digits)"
+    if len(digits.lstrip("-0")) > 18 or not low <= int(digits) <= high:
+        return f"must be from {low} to {high}, not {shown}"
+    return None
+
+
+_MAX_HOST = 253  # the longest name DNS can carry
+
+
+def host_problem(host: str) -> str | None:
+    """Why ``host`` cannot be looked up or bound, or None.
+
+    The checks the name's encoding would fail at run time (and with an
+    exception, not an OSError): an ASCII name goes to the resolver as the
+    socket module encodes it (labels of 1 to 63 characters), any other one
+    through IDNA 2008 as trio encodes it.  Whether it resolves is not asked.
+    """
+    if not host:
+        return "an empty host name"
+    if any(c.isspace() or not c.isprintable() for c in host):
+        return f"host name {host!r} contains spaces or control characters"
+    if len(host) > _MAX_HOST:
+        return f"host name of {len(host)} characters (at most {_MAX_HOST})"
+    if not host.isascii():
+        try:
+            idna.encode(host, uts46=True)
+        except idna.IDNAError as exc:
+            return f"host name {host!r} cannot be encoded (IDNA): {exc}"
+        return None
+    labels = host.removesuffix(".").split(".")
+    if not all(0 < len(label) <= 63 for label in labels):
+        return f"host name {host!r} has an empty label or one over 63 characters"
+    return None

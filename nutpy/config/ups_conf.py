@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nutpy.config.syntax import Diagnostic, Sink, key_value, lines, section
+from nutpy.config.syntax import Diagnostic, Sink, key_value, lines, number_problem, section
 
 __all__ = ["UpsConf", "UpsConfig", "parse_ups_conf"]
 
@@ -48,24 +48,31 @@ _DRIVER_KEYS = {
     "apcmicrolink": {"baudrate", "cmdsrc", "showinternals", "showunmapped"},
     "dummy-ups": {"mode", "authconf", "repeater_disable_strict_start"},
 }
-# Settings that must be whole numbers (at least the minimum given).
-_UPS_NUMBERS = {"pollinterval": 1, "maxretry": 0, "retrydelay": 0, "maxstartdelay": 0,
-                "sddelay": 0, "debug_min": 0}
+# Settings that must be whole numbers, and their bounds.  NUT takes any int;
+# past these a value is a typo (a poll interval of a day leaves the UPS stale
+# between polls, one hundreds of digits long is never reached).
+_UPS_NUMBERS = {"pollinterval": (1, 3600), "maxretry": (0, 1000), "retrydelay": (0, 3600),
+                "maxstartdelay": (0, 3600), "sddelay": (0, 3600), "debug_min": (0, 100),
+                "sdorder": (-1000, 1000)}
+_SYNCHRONOUS = ("yes", "no", "auto")
 
 
 def _number_problem(key: str, value: str | None) -> str | None:
-    """What is wrong with a numeric ups.conf setting, or None."""
-    if key == "sdorder":
-        text = (value or "").removeprefix("-")
-        return None if text.isdigit() else f"'sdorder' needs a whole number, not {value!r}"
-    minimum = _UPS_NUMBERS.get(key)
-    if minimum is None:
+    """What is wrong with a numeric (or otherwise restricted) ups.conf setting, or None."""
+    if key == "synchronous":
+        return None if (value or "").lower() in _SYNCHRONOUS else (
+            f"'synchronous' needs yes, no or auto, not {value!r}")
+    bounds = _UPS_NUMBERS.get(key)
+    if bounds is None:
         return None
-    if value is None or not value.isdigit():
-        return f"'{key}' needs a number, not {value!r}"
-    if int(value) < minimum:
-        return f"'{key}' must be at least {minimum}, not {value}"
-    return None
+    low, high = bounds
+    digits = (value or "").removeprefix("-") if low < 0 else (value or "")
+    if not digits.isdigit():
+        kind = "a whole number" if low < 0 else "a number"
+        shown = value if value is None or len(value) <= 20 else value[:12] + "..."
+        return f"'{key}' needs {kind}, not {shown!r}"
+    problem = number_problem(value or "", low, high)
+    return None if problem is None else f"'{key}' {problem}"
 
 
 def _unknown_keys(ups: UpsConfig, sink: Sink) -> None:

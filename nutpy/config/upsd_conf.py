@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nutpy.config.syntax import Diagnostic, Directive, Sink, lines
+from nutpy.config.syntax import Diagnostic, Directive, Sink, host_problem, lines
 
 __all__ = ["DEFAULT_MAXAGE", "DEFAULT_PORT", "DEFAULT_TRACKINGDELAY", "Listen", "UpsdConf",
-           "parse_listen", "parse_upsd_conf"]
+           "add_listen", "parse_listen", "parse_upsd_conf"]
 
 DEFAULT_PORT = 3493
 DEFAULT_MAXAGE = 15
@@ -36,6 +36,7 @@ class UpsdConf:
     allow_no_device: bool = False
     allow_not_all_listeners: bool = False
     debug_min: int = 0
+    lines: dict[str, int] = field(default_factory=dict)  # directive -> line it was last set on
 
     @property
     def listeners(self) -> list[Listen]:
@@ -44,6 +45,10 @@ class UpsdConf:
 
 
 _CERTREQUEST = {"NO": 0, "REQUEST": 1, "REQUIRE": 2, "0": 0, "1": 1, "2": 2}
+# The numbers' bounds: upsd takes any int; beyond these a value is a typo (a
+# MAXAGE of a million years would never turn data stale).
+_NUMBERS = {"MAXAGE": (1, 86400), "MAXCONN": (1, 1_000_000),
+            "TRACKINGDELAY": (0, 86400), "DEBUG_MIN": (0, 100)}
 _IGNORED_UPSD = {"ACL", "ACCEPT", "REJECT"}
 _NSS_ONLY = {"CERTIDENT"}
 
@@ -55,13 +60,28 @@ def parse_listen(key: str, args: list[str], lineno: int, sink: Sink,
     if not 1 <= len(args) <= 2:
         sink.error(lineno, f"{key} needs an address and optionally a port")
         return None
-    if len(args) == 1:
-        return Listen(args[0], default_port, lineno)
-    port = args[1]
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        sink.error(lineno, f"bad port {port!r}")
+    address = args[0]
+    problem = None if address == "*" else host_problem(address)
+    if problem is not None:
+        sink.error(lineno, f"{key} {problem}")
         return None
-    return Listen(args[0], int(port), lineno)
+    if len(args) == 1:
+        return Listen(address, default_port, lineno)
+    port = args[1]
+    if not (port.isdigit() and len(port) <= 5 and 0 < int(port) < 65536):
+        sink.error(lineno, f"bad port {port[:20]!r}")
+        return None
+    return Listen(address, int(port), lineno)
+
+
+def add_listen(listens: list[Listen], listen: Listen, key: str, sink: Sink) -> None:
+    """Append ``listen`` unless the same address and port is there already."""
+    first = next((item for item in listens if item == listen), None)
+    if first is None:
+        listens.append(listen)
+        return
+    sink.error(listen.lineno, f"{key} {listen.address} port {listen.port} is given twice "
+               f"(first on line {first.lineno}); this one is ignored")
 
 
 def parse_upsd_conf(data: bytes, path: str) -> tuple[UpsdConf, list[Diagnostic]]:
@@ -73,9 +93,9 @@ def parse_upsd_conf(data: bytes, path: str) -> tuple[UpsdConf, list[Diagnostic]]
         if key == "LISTEN":
             listen = parse_listen(d.key, d.args, d.lineno, d.sink, DEFAULT_PORT)
             if listen is not None:
-                conf.listen.append(listen)
+                add_listen(conf.listen, listen, key, sink)
         elif key in ("MAXAGE", "MAXCONN", "TRACKINGDELAY") or key.upper() == "DEBUG_MIN":
-            value = d.number()
+            value = d.number(*_NUMBERS[key.upper()])
             if value is not None:
                 setattr(conf, key.lower(), value)
         elif key in ("STATEPATH", "DATAPATH", "CERTFILE", "CERTPATH"):
@@ -99,6 +119,8 @@ def parse_upsd_conf(data: bytes, path: str) -> tuple[UpsdConf, list[Diagnostic]]
                          "CERTFILE (PEM) and ignores it")
         else:
             sink.warning(d.lineno, f"unknown directive '{key}' ignored")
+            continue
+        conf.lines[key.upper()] = d.lineno
     return conf, sink.items
 
 

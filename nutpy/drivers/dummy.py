@@ -4,7 +4,8 @@
 it changes) or a ``.seq`` file (read step by step, pausing at each
 ``TIMER n`` and starting over at the end).  A relative name is looked up in
 the config directory, ``./name`` in the working directory, as in NUT.
-Clients may change any variable with ``SET VAR``; an empty value removes it.
+Clients may change any variable with ``SET VAR``; an empty value removes it
+(``ups.status`` is emptied instead, as in NUT).
 """
 
 from __future__ import annotations
@@ -55,8 +56,13 @@ class DummyUps:
         self.interval = poll_interval(section, setup.globals)
 
     def apply(self, ups: UpsState, name: str, value: str) -> None:
-        """Set one variable the way dummy-ups's setvar does."""
-        if not value:
+        """Set one variable the way dummy-ups's setvar does.
+
+        An empty value removes the variable, except ``ups.status``: dummy-ups
+        hands that to the driver core's status functions, which always
+        publish it (empty, then).
+        """
+        if not value and name.lower() != "ups.status":
             ups.delete(name)
             return
         length = string_length(name)

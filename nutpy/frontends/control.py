@@ -40,9 +40,13 @@ async def _killpower(store: Store, name: str) -> bytes:
     return control.answer(request.notes, result is Result.SUCCESS)
 
 
-async def _answer(store: Store, stream: trio.SocketStream) -> None:
+async def _answer(store: Store, stream: trio.SocketStream, hello: bytes) -> None:
     lines = LineReader(stream)
     async with stream:
+        try:
+            await stream.send_all(hello)
+        except trio.BrokenResourceError:
+            return
         while True:
             try:
                 line = await lines.next()
@@ -59,16 +63,18 @@ async def _answer(store: Store, stream: trio.SocketStream) -> None:
                 return
 
 
-async def serve_control(store: Store, path: Path) -> None:
-    """Answer ``nutpy killpower`` on ``path`` until cancelled.
+async def serve_control(store: Store, path: Path, confdir: Path) -> None:
+    """Answer ``nutpy killpower`` of the configuration in ``confdir`` on ``path``.
 
     Without the socket (another server holds it, or it cannot be made) the
     server runs on and ``nutpy killpower`` opens the ports itself.
     """
     try:
         async with unix_listener(path, mode=0o600) as listener:
+            hello = control.greeting(str(confdir.resolve()))
+
             async def handler(stream: trio.SocketStream) -> None:
-                await _answer(store, stream)
+                await _answer(store, stream, hello)
 
             await serve_connections(handler, [listener], log=log)
     except OSError as exc:

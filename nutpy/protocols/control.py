@@ -1,8 +1,10 @@
 """The line protocol of nutpy's local control socket, without I/O.
 
 ``nutpy killpower`` asks a running ``nutpy serve`` to cut the power through
-this socket (``$NUT_STATEPATH/nutpy.sock``, mode 0600).  A request is one
-line, ``KILLPOWER <ups>``; the answer is any number of ``NOTE <text>``
+this socket (``$NUT_STATEPATH/nutpy.sock``, mode 0600).  The server speaks
+first: ``NUTPY CONFIG <directory>``, the configuration it serves, so that a
+``killpower`` of another configuration (sharing the state directory) asks
+it nothing.  A request is one line, ``KILLPOWER <ups>``; the answer is any number of ``NOTE <text>``
 lines (what the driver told the UPS), then one verdict: ``OK`` (the UPS
 confirmed), ``FAILED`` (it did not) or ``ERR <reason>``.
 """
@@ -11,9 +13,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["SOCKET_NAME", "Answer", "Reader", "answer", "parse_request", "request"]
+__all__ = ["SOCKET_NAME", "Answer", "Reader", "answer", "greeting", "parse_greeting",
+           "parse_request", "request"]
 
 SOCKET_NAME = "nutpy.sock"
+_GREETING = "NUTPY CONFIG "
+
+
+def greeting(confdir: str) -> bytes:
+    """The server's first line: the config directory it serves (absolute)."""
+    return f"{_GREETING}{confdir}\n".encode()
+
+
+def parse_greeting(line: str) -> str | None:
+    """The config directory a greeting names, or None if the line is not one."""
+    return line[len(_GREETING):] if line.startswith(_GREETING) else None
 
 
 def request(ups: str) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nutpy.config.files import read_regular
 from nutpy.sim.control import Engine
 from nutpy.sim.microlink import MicrolinkSim
 from nutpy.sim.smart import SmartUps
@@ -22,7 +23,7 @@ def make_engine(name: str, options: dict[str, str], base: Path) -> Engine:
         if dump is None:
             return SmartUps()
         try:
-            return SmartUps.from_dev((base / dump).read_bytes())
+            return SmartUps.from_dev(read_regular(base / dump))
         except OSError as exc:
             raise ValueError(f"cannot read dump {base / dump}: {exc.strerror}") from exc
     if name == "microlink":

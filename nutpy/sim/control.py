@@ -63,11 +63,22 @@ def cut_short(reply: bytes) -> bytes:
     return reply[:len(reply) // 2]
 
 
-def _percent(word: str) -> float:
-    value = float(word.rstrip("%"))
-    if not 0 <= value <= 100:
-        raise ValueError("a percentage is between 0 and 100")
+def number(word: str, low: float, high: float, what: str) -> float:
+    """``word`` as a finite number from ``low`` to ``high``; ValueError otherwise."""
+    try:
+        value = float(word)
+    except ValueError:
+        raise ValueError(f"{what} needs a number, not {word[:20]!r}") from None
+    if not low <= value <= high:  # NaN fails this too
+        raise ValueError(f"{what} is from {low:g} to {high:g}")
     return value
+
+
+def _percent(word: str) -> float:
+    return number(word.rstrip("%"), 0, 100, "a percentage")
+
+
+_MAX_ERROR = 120  # characters of an error echoed back (a value may be huge)
 
 
 def run_control(engine: Engine, line: str) -> tuple[list[str], LineFault | None]:
@@ -107,6 +118,9 @@ def run_control(engine: Engine, line: str) -> tuple[list[str], LineFault | None]
             return [*engine.show(), "OK"], None
         else:
             return [f"ERR unknown command; {HELP}"], None
-    except ValueError as exc:
-        return [f"ERR {exc}"], None
+    except (ValueError, LookupError, ArithmeticError) as exc:
+        # An engine says what is wrong with a ValueError; the others are a
+        # value it did not foresee, still an answer and never a crash.
+        text = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+        return [f"ERR {text[:_MAX_ERROR]}"], None
     return ["OK"], None

@@ -8,6 +8,7 @@ serves the control language on a Unix socket (and a terminal's stdin).
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import random
@@ -148,26 +149,51 @@ class SimLink:
                     print(answer, flush=True)
 
 
+def _clear_stale_link(link: Path) -> None:
+    """Remove a symlink a dead simulator left at ``link``; refuse anything else there.
+
+    A simulator's link points at a pty under /dev/pts that goes with it: a
+    dangling link is stale.  A link to a device that is there may be another
+    simulator's (OSError EADDRINUSE), and anything that is not a symlink is
+    someone's file (FileExistsError): neither is touched.
+    """
+    if not link.is_symlink():
+        if link.exists():
+            raise FileExistsError(errno.EEXIST, "something that is not a symbolic link "
+                                  "is there; not replacing it", str(link))
+        return
+    if link.exists():
+        raise OSError(errno.EADDRINUSE, f"in use: it points at {os.readlink(link)}, "
+                      "which is there (another simulator's?)", str(link))
+    link.unlink(missing_ok=True)
+
+
 @contextlib.asynccontextmanager
 async def pseudo_terminal(link: Path) -> AsyncIterator[trio.lowlevel.FdStream]:
     """A pty whose device end is reachable at ``link`` (a symlink).
 
     We keep the device end open ourselves, so a host program that closes and
-    re-opens the port never makes our end read EOF or EIO.
+    re-opens the port never makes our end read EOF or EIO.  On the way out
+    the link is removed only if it is still the one made here.
     """
+    _clear_stale_link(link)
     master, slave = os.openpty()
     tty.setraw(slave)
     device = os.ttyname(slave)
-    with contextlib.suppress(FileNotFoundError):
-        link.unlink()
-    link.symlink_to(device)
+    try:
+        link.symlink_to(device)
+    except OSError:
+        os.close(master)
+        os.close(slave)
+        raise
     try:
         async with trio.lowlevel.FdStream(master) as stream:
             yield stream
     finally:
         os.close(slave)
-        with contextlib.suppress(FileNotFoundError):
-            link.unlink()
+        with contextlib.suppress(OSError):
+            if link.is_symlink() and os.readlink(link) == device:
+                link.unlink()
 
 
 async def serve_pty(link_obj: SimLink, link: Path, control: Path | None) -> None:

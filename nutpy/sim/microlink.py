@@ -14,17 +14,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from nutpy.protocols.apcmicrolink.codec import (
-    ACK,
-    NAK,
-    VARIABLES,
-    auth_key,
-    encode_value,
-    frame_ok,
-    master_tail,
-    record,
-    running_sums,
-)
+from nutpy.protocols.apcmicrolink.auth import auth_key, master_tail
+from nutpy.protocols.apcmicrolink.commands import encode_value
+from nutpy.protocols.apcmicrolink.framing import ACK, NAK, frame_ok, record, running_sums
+from nutpy.protocols.apcmicrolink.variables import VARIABLES
 
 DESCRIPTOR = bytes.fromhex(
     "F8 02 FE 04 FE 09 40 FC 0E 19 44 FC 20 42 FC 14 1B 1C 03 FC 08 F8 03 4A FC 08 FF"
@@ -517,16 +510,26 @@ class MicrolinkSim:
 
     def set(self, var: str, value: str) -> None:
         """Pin a NUT variable ('input.voltage', '240') or a usage path to raw hex
-        ('2:4.A', '00000044'); physics no longer changes it.  KeyError if unknown."""
+        ('2:4.A', '00000044'); physics no longer changes it.  ValueError says
+        why a variable or value cannot be set."""
         if var in _BY_PATH:
-            path, raw = var, bytes.fromhex(value)
+            try:
+                path, raw = var, bytes.fromhex(value)
+            except ValueError:
+                raise ValueError(f"{var} takes raw hex, not {value[:20]!r}") from None
             if len(raw) != _BY_PATH[var].size:
                 raise ValueError(f"{var} is {_BY_PATH[var].size} bytes")
         else:
             spec = next((s for s in VARIABLES if s.name == var and s.path in _BY_PATH), None)
             if spec is None:
-                raise KeyError(var)
-            path, raw = spec.path, encode_value(spec, _BY_PATH[spec.path].size, value)
+                derived = " (it is made from 2:4.A: use mains fail/restore or set 2:4.A " \
+                    "to hex)" if var == "ups.status" else ""
+                raise ValueError(f"no variable {var[:40]} to set{derived}")
+            try:
+                path, raw = spec.path, encode_value(spec, _BY_PATH[spec.path].size, value)
+            except (ValueError, OverflowError, UnicodeError) as exc:
+                shown = str(exc) if len(str(exc)) <= 60 else "out of range"
+                raise ValueError(f"{var} cannot be {value[:20]!r}: {shown}") from None
         self._pinned[path] = raw
         self._update()
 

@@ -17,9 +17,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nutpy.protocols.apcsmart import codec
-from nutpy.protocols.apcsmart.codec import Alert
+from nutpy.protocols.apcsmart.capabilities import firmware_locale, parse_caps
+from nutpy.protocols.apcsmart.framing import DUMB_MODE, ESCAPE, SMART_MODE, STATUS
+from nutpy.protocols.apcsmart.status import (
+    BOOST,
+    CAL,
+    LB,
+    OB,
+    OL,
+    OVER,
+    RB,
+    TRIM,
+    Alert,
+    parse_register,
+    status_bits,
+    status_tokens,
+)
+from nutpy.protocols.apcsmart.variables import STRING_LENGTH, encode, encode_all
 from nutpy.protocols.devfile import dev_variables
+from nutpy.sim.control import number
 
 # Section 7: a Smart-UPS 1000, 230 V (real SU1000 readings).
 DEFAULT_REPLIES: dict[bytes, str] = {
@@ -82,11 +98,32 @@ def _show_byte(byte: int) -> str:
     return chr(byte)
 
 
+LOWEST_TRANSFER = 80.0  # volts: a low transfer point for dumps that have none
+
+
 def _number(text: str | None, default: float) -> float:
     try:
         return float(text.rstrip(":")) if text else default
     except ValueError:
         return default
+
+
+def _raw(command: str) -> bytes:
+    try:
+        return command.encode("latin-1")
+    except UnicodeError:
+        raise ValueError(f"{command!r} is not a Smart command byte") from None
+
+
+def _reply(text: str) -> str:
+    """A reply the wire can carry: one line of Latin-1 (ValueError otherwise)."""
+    try:
+        text.encode("latin-1")
+    except UnicodeError:
+        raise ValueError(f"{text[:20]!r}: a reply is Latin-1 text") from None
+    if "\r" in text or "\n" in text:
+        raise ValueError("a reply is one line")
+    return text
 
 
 class SmartUps:
@@ -98,15 +135,15 @@ class SmartUps:
         self.commands = commands
         self.caps = caps
         self._factory = dict(self.replies)
-        status = codec.parse_register(self.replies.get(b"Q", "08").encode("ascii")) or 0
-        self._base_status = status & (codec.TRIM | codec.BOOST | codec.OVER | codec.RB)
+        status = parse_register(self.replies.get(b"Q", "08").encode("ascii")) or 0
+        self._base_status = status & (TRIM | BOOST | OVER | RB)
         self.smart = False
         self.plugged = True
         self.output_on = status != 0
-        self.mains = not status & codec.OB
+        self.mains = not status & OB
         self._mains_voltage = self.replies.get(b"L", "230.0")
         self._on_battery = not self.mains
-        self._low = bool(status & codec.LB)
+        self._low = bool(status & LB)
         self._low_latched = self._low  # "%" sent, "+" not yet
         self._charge = _number(self.replies.get(b"f"), 100.0)
         load = _number(self.replies.get(b"P"), 0.0)
@@ -133,7 +170,7 @@ class SmartUps:
     @classmethod
     def from_dev(cls, data: bytes) -> SmartUps:
         """A unit answering what NUT's apcsmart reported in a ``.dev`` dump."""
-        replies = codec.encode_all(dev_variables(data))
+        replies = encode_all(dev_variables(data))
         replies.setdefault(b"Q", "08")
         for register in REGISTERS:
             replies.setdefault(bytes((register,)), "00")
@@ -176,7 +213,7 @@ class SmartUps:
         self.last_command = _show_byte(byte)
         cmd = bytes((byte,))
         if not self.smart:
-            if cmd == codec.SMART_MODE:
+            if cmd == SMART_MODE:
                 self.smart = True
                 return "SM"
             return None
@@ -191,12 +228,12 @@ class SmartUps:
         return self._command(cmd, now)
 
     def _command(self, cmd: bytes, now: float) -> str | None:
-        if cmd == codec.SMART_MODE:
+        if cmd == SMART_MODE:
             return "SM"
-        if cmd == codec.DUMB_MODE:
+        if cmd == DUMB_MODE:
             self.smart = False
             return "BYE"
-        if cmd == codec.ESCAPE or cmd not in self.commands:
+        if cmd == ESCAPE or cmd not in self.commands:
             return "NA"
         if cmd in (b"-", b"+"):
             return self._next_value(cmd, now)
@@ -214,7 +251,7 @@ class SmartUps:
                 b"a": lambda now: f"3.{ALERT_LIST.decode()}.{self.commands.decode('latin-1')}"}
 
     def _query(self, cmd: bytes) -> str:
-        if cmd == codec.STATUS:
+        if cmd == STATUS:
             return f"{self.status():02X}"
         if cmd in self._extremes:
             value = self._extremes[cmd]
@@ -250,7 +287,7 @@ class SmartUps:
             wake = int(buf) * WAKE_UNIT
             self._schedule_shutdown("@", now, wake)
             return "OK"
-        if len(buf) < codec.STRING_LENGTH:
+        if len(buf) < STRING_LENGTH:
             self._seq = (kind, buf, now + SEQUENCE_TIMEOUT)
             return None
         self._seq = None
@@ -287,11 +324,11 @@ class SmartUps:
 
     def locale(self) -> str:
         firmware = self.replies.get(b"b") or self.replies.get(b"V") or "I"
-        return codec.firmware_locale(firmware)
+        return firmware_locale(firmware)
 
     def choices(self, item: bytes) -> list[str]:
         """The EEPROM values ``-`` cycles through for ``item``, for this unit's locale."""
-        entries = codec.parse_caps(self.caps.encode("ascii")) or []
+        entries = parse_caps(self.caps.encode("ascii")) or []
         return [value for entry in entries if entry.cmd == item
                 and entry.locale in (self.locale(), "4") for value in entry.values]
 
@@ -395,15 +432,15 @@ class SmartUps:
         """The Q register as the UPS would answer it now."""
         if not self.output_on:
             return 0
-        bits = self._base_status & (codec.RB | codec.OVER)
+        bits = self._base_status & (RB | OVER)
         if self._on_battery:
-            bits |= codec.OB
+            bits |= OB
         else:
-            bits |= codec.OL | (self._base_status & (codec.TRIM | codec.BOOST))
+            bits |= OL | (self._base_status & (TRIM | BOOST))
         if self._test == "D":
-            bits |= codec.CAL
+            bits |= CAL
         if self._low:
-            bits |= codec.LB
+            bits |= LB
         return bits
 
     def runtime_minutes(self) -> float:
@@ -544,8 +581,10 @@ class SmartUps:
         self._check()
 
     def _set_line(self, volts: float, reason: str | None = None) -> None:
-        low = _number(self.replies.get(b"l"), 0.0)
-        high = _number(self.replies.get(b"u"), 1000.0)
+        # A dump without transfer points (no l/u, or 000) still loses the mains
+        # at 0 V: below every unit's low transfer point.
+        low = _number(self.replies.get(b"l"), 0.0) or LOWEST_TRANSFER
+        high = _number(self.replies.get(b"u"), 0.0) or 1000.0
         mains = low <= volts <= high
         if self.mains and not mains:
             self._mains_voltage = self.replies.get(b"L", self._mains_voltage)
@@ -589,22 +628,23 @@ class SmartUps:
     def set(self, var: str, value: str) -> None:
         """Change a NUT variable (``battery.charge``) or a raw reply (``f``)."""
         if len(var) == 1:
-            self.replies[var.encode("latin-1")] = value
+            self.replies[_raw(var)] = _reply(value)
             return
-        special: dict[str, Callable[[float], None]] = {
-            "battery.charge": self.battery_charge, "ups.load": self.load,
-            "input.voltage": self._set_line}
+        special: dict[str, tuple[Callable[[float], None], float, float]] = {
+            "battery.charge": (self.battery_charge, 0, 100), "ups.load": (self.load, 0, 200),
+            "input.voltage": (self._set_line, 0, 999)}
         if var in special:
-            special[var](float(value))
+            apply, low, high = special[var]
+            apply(number(value, low, high, var))
             return
         if var == "ups.status":
-            self._base_status = codec.status_bits(value.split()) & (
-                codec.TRIM | codec.BOOST | codec.OVER | codec.RB)
+            self._base_status = status_bits(value.split()) & (
+                TRIM | BOOST | OVER | RB)
             return
-        encoded = codec.encode(var, value)
+        encoded = encode(var, value)
         if encoded is None:
-            raise ValueError(f"{var} = {value!r} has no Smart-UPS form")
-        self.replies[encoded[0]] = encoded[1]
+            raise ValueError(f"{var} = {value[:20]!r} has no Smart-UPS form")
+        self.replies[encoded[0]] = _reply(encoded[1])
         if var == "battery.runtime":
             load = max(_number(self.replies.get(b"P"), 0.0), MIN_LOAD)
             self._capacity = int(value) / 60 * load / max(self._charge, 1.0)
@@ -619,7 +659,7 @@ class SmartUps:
             f"output: {'on' if self.output_on else 'off'}",
             f"mains: {'present' if self.mains else 'absent'}",
             f"power: {'battery' if self._on_battery and self.output_on else 'line'}",
-            f"status: {self.status():02X} ({' '.join(codec.status_tokens(self.status()))})",
+            f"status: {self.status():02X} ({' '.join(status_tokens(self.status()))})",
             f"battery.charge: {self._charge:.1f}",
             f"battery.runtime: {round(self.runtime_minutes() * 60)}",
             f"ups.load: {self.replies.get(b'P', 'NA')}",

@@ -47,6 +47,9 @@ __all__ = ["DEFAULT_MAXAGE", "DriverStats", "Link", "Refusal", "RequestRefused",
            "UpsState", "Variable", "atoi"]
 
 DEFAULT_MAXAGE = 15.0  # upsd's MAXAGE default
+# What a driver says about itself rather than about the UPS: a discovery
+# does not put it in question.
+_DRIVER_CORE = ("driver.", "device.type")
 _LATE = 0.001  # seconds watch_ages wakes after an expiry
 
 
@@ -104,6 +107,20 @@ class RequestRefused(Exception):
     """The driver cannot take a request now."""
 
 
+@dataclass
+class _Discovery:
+    """What a driver published since :meth:`UpsState.begin_discovery` (lower-case)."""
+
+    variables: set[str] = field(default_factory=set)
+    described: set[str] = field(default_factory=set)  # given flags, enums or ranges
+    commands: set[str] = field(default_factory=set)
+
+    def published(self, key: str, described: bool) -> None:
+        self.variables.add(key)
+        if described:
+            self.described.add(key)
+
+
 class Link(enum.Enum):
     """The driver's hold on its UPS."""
 
@@ -143,6 +160,7 @@ class UpsState:
     stats: DriverStats = field(default_factory=DriverStats)
     _requests: trio.MemorySendChannel[Request] | None = None
     _availability: Availability = Availability.DRIVER_NOT_CONNECTED  # as last published
+    _discovery: _Discovery | None = None
 
     # ---- driver side -------------------------------------------------
 
@@ -169,6 +187,8 @@ class UpsState:
             var.writable = var.writable if writable is None else writable
             var.string = var.string if string is None else string
             var.aux = var.aux if aux is None else aux
+        if self._discovery is not None:
+            self._discovery.published(key, writable is not None)
         if old != value:
             self._value_changed(var.name, old, value)
         if described:
@@ -181,6 +201,8 @@ class UpsState:
 
     def set_enums(self, name: str, values: Iterable[str]) -> None:
         var = self.variables[name.lower()]
+        if self._discovery is not None:
+            self._discovery.published(var.name.lower(), True)
         values = list(values)
         if var.enums != values:
             var.enums = values
@@ -188,12 +210,16 @@ class UpsState:
 
     def set_ranges(self, name: str, ranges: Iterable[tuple[int, int]]) -> None:
         var = self.variables[name.lower()]
+        if self._discovery is not None:
+            self._discovery.published(var.name.lower(), True)
         ranges = list(ranges)
         if var.ranges != ranges:
             var.ranges = ranges
             self._publish(CapabilitiesChanged(self.name, self._store.wall()))
 
     def add_command(self, command: str) -> None:
+        if self._discovery is not None:
+            self._discovery.commands.add(command.lower())
         if self.commands.get(command.lower()) != command:
             self.commands[command.lower()] = command
             self._publish(CapabilitiesChanged(self.name, self._store.wall()))
@@ -202,8 +228,36 @@ class UpsState:
         if self.commands.pop(command.lower(), None) is not None:
             self._publish(CapabilitiesChanged(self.name, self._store.wall()))
 
+    def begin_discovery(self) -> None:
+        """The driver starts learning what the UPS has (a new unit may answer now).
+
+        Until the driver next calls :meth:`mark_fresh` (its first complete
+        read), what it publishes is the new set: the variables and commands
+        it does not publish meanwhile go then, and so do the flags (writable,
+        enums, ranges) of variables it publishes without describing them.
+        A unit swapped on the same port leaves nothing of the old one behind.
+        """
+        self._discovery = _Discovery()
+
+    def _end_discovery(self, discovery: _Discovery) -> None:
+        self._discovery = None
+        for key, var in list(self.variables.items()):
+            if key.startswith(_DRIVER_CORE):
+                continue
+            if key not in discovery.variables:
+                self.delete(var.name)
+            elif key not in discovery.described and (var.writable or var.enums
+                                                     or var.ranges):
+                var.writable, var.string, var.aux = False, False, 0
+                var.enums, var.ranges = [], []
+                self._publish(CapabilitiesChanged(self.name, self._store.wall()))
+        for key in set(self.commands) - discovery.commands:
+            self.remove_command(self.commands[key])
+
     def mark_fresh(self, now: float) -> None:
-        """The driver just read the UPS successfully."""
+        """The driver just read the UPS successfully (ending a discovery)."""
+        if self._discovery is not None:
+            self._end_discovery(self._discovery)
         self.last_update = now
         if self.link is not Link.FRESH or self._availability is not Availability.OK:
             self.link = Link.FRESH
@@ -220,6 +274,7 @@ class UpsState:
     def disconnect(self) -> None:
         """The driver is gone: variables and commands go with it (as in upsd)."""
         self._requests = None
+        self._discovery = None
         self.link = Link.DOWN
         self.last_update = None
         for var in list(self.variables.values()):

@@ -36,6 +36,9 @@ EXPECTED = {
     "ups.status": "OL", "input.transfer.reason": "AcceptableInput",
     "outlet.group.count": "1",
 }
+# What the driver adds to the codec's values for that state (NUT's rendering
+# of the status word 2:4.A).
+DRIVER_ADDS = {"experimental.device.status": "OL"}
 
 
 # Instant command -> the exact frame (spec §6 values, §8 layout).

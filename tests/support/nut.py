@@ -43,6 +43,18 @@ def write_config(directory: Path, *, ups_conf: str, upsd_conf: str = "",
     return directory
 
 
+def make_unreadable(path: Path, kind: str) -> None:
+    """Put a FIFO, a directory or a dangling symlink where the file ``path`` was."""
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        assert kind == "dangling-symlink"
+        path.symlink_to(path.with_name(path.name + ".gone"))
+
+
 def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = START_TIMEOUT,
                   proc: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nutpy.protocols.apcsmart import codec
+from nutpy.protocols.apcsmart.variables import TRANSFER_REASONS, encode
 from nutpy.protocols.devfile import dev_variables
 from tests.support import FIXTURES
 from tests.support.apcsmart import DUMPS, settled, ups_conf, upsc
@@ -33,13 +33,13 @@ def test_dump_round_trip_through_nutpy_and_upsc(dump: str, tmp_path: Path) -> No
         write_config(tmp_path, ups_conf=ups_conf(link), upsd_conf=f"LISTEN 127.0.0.1 {port}\n")
         with nutpy_server(tmp_path, port):
             shown = settled(port)
-    mapped = {n: v for n, v in variables.items() if codec.encode(n, v) is not None}
+    mapped = {n: v for n, v in variables.items() if encode(n, v) is not None}
     assert len(mapped) >= 5
     for name, value in mapped.items():
         if name in ("input.voltage.maximum", "input.voltage.minimum"):
             value = variables["input.voltage"]  # M and N reset to L when queried
         elif name == "input.transfer.reason":
-            value = codec.TRANSFER_REASONS.get(value, value)  # NUT 2.2 showed the letter
+            value = TRANSFER_REASONS.get(value, value)  # NUT 2.2 showed the letter
         elif value == "********":
             continue  # the Matrix serial: '*' is an alert byte, no such reply survives
         assert shown.get(name) == value, name

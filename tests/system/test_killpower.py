@@ -116,3 +116,27 @@ def test_failures_exit_non_zero_and_say_why(tmp_path: Path) -> None:
         unknown = killpower(confdir, "nosuch")
         assert unknown.returncode == 1
         assert "not in ups.conf: nosuch" in unknown.stderr
+
+
+def test_never_asks_a_server_of_another_configuration(tmp_path: Path) -> None:
+    """Two configurations, one state directory: killpower -c B must not ask A's server
+    (it would answer for A's UPS, "dummy-ups has no UPS output to turn off")."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    other = configure(tmp_path / "other", "[ups]\n  driver = dummy-ups\n  port = u.dev\n")
+    (other / "u.dev").write_text("ups.status: OL\n")
+    port = int((other / "upsd.conf").read_text().split()[2])
+    env = {"NUT_STATEPATH": str(state)}
+    with simulator("smart", tmp_path, "--dump", DUMP) as (link, control), \
+            nutpy_server(other, port, extra_env=env):
+        sim_control(control, "mains fail")
+        assert wait_until((state / "nutpy.sock").exists)
+        ours = apcsmart_on(tmp_path / "ours", link)
+        done = subprocess.run(nutpy_command("killpower", "-c", str(ours)),
+                              env={**nut_env(ours), **env}, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0, done
+        assert "dummy-ups" not in done.stdout
+        assert done.stdout.startswith("ups: confirmed: on battery: soft hibernate (S)")
+        assert f"serves {other}" in done.stderr  # it says why it opened the port itself
+        assert sim_show(control)["pending shutdown"] == "S"

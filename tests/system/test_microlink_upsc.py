@@ -6,7 +6,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.support.expected import EXPECTED
+from tests.support.expected import DRIVER_ADDS, EXPECTED
 from tests.support.nut import (
     free_port,
     nut_tool,
@@ -41,8 +41,9 @@ def test_upsc_sees_every_variable_for_16_and_32_byte_rows(tmp_path: Path) -> Non
             values = upsc_values(target)
             assert values.pop("driver.version")
             assert values.pop("driver.version.internal")
-            assert values == EXPECTED | {"driver.name": "apcmicrolink", "device.type": "ups",
-                                         "driver.parameter.port": sim_port}, name
+            assert values == EXPECTED | DRIVER_ADDS | {
+                "driver.name": "apcmicrolink", "device.type": "ups",
+                "driver.parameter.port": sim_port}, name
         commands = subprocess.run([nut_tool("upscmd"), "-l", f"ml16@127.0.0.1:{port}"],
                                   capture_output=True, text=True, timeout=10).stdout
         assert "shutdown.return - " in commands and "beeper.mute - " in commands

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from tests.support import FIXTURES
 from tests.support.nut import (
     free_port,
+    make_unreadable,
     nut_tool,
     nutpy_command,
     nutpy_server,
@@ -139,10 +141,21 @@ def _ups_conf_dangling_symlink(confdir: Path) -> None:
     (confdir / "ups.conf").symlink_to(confdir / "moved-away.conf")
 
 
+def _bad_values(confdir: Path) -> None:
+    """Values that reach a parser: each one used to raise (a traceback, or a dead server)."""
+    write_config(confdir, ups_conf=GOOD_UPS + (
+        '[tcp]\ndriver = apcsmart\nport = "socket://host:abc"\n'
+        '[sim]\ndriver = apcmicrolink\nport = "sim:microlink?rows=9"\n'
+        f"[slow]\ndriver = dummy-ups\nport = u.dev\npollinterval = {'9' * 400}\n"),
+        upsd_conf=f"LISTEN {'a' * 64}.example\nMAXAGE {'9' * 400}\n",
+        files={"u.dev": b"ups.status: OL\n"})
+
+
 BROKEN = {"malformed-lines": _broken_ups_conf, "unterminated-quote": _unterminated_quote,
           "ups-conf-is-a-directory": _ups_conf_is_a_directory,
           "users-is-a-fifo": _users_is_a_fifo,
-          "ups-conf-dangling-symlink": _ups_conf_dangling_symlink}
+          "ups-conf-dangling-symlink": _ups_conf_dangling_symlink,
+          "bad-values": _bad_values}
 
 
 def _diagnostics(text: str) -> list[str]:
@@ -189,9 +202,56 @@ def test_check_config_and_serve_agree(tmp_path: Path, case: str) -> None:
     if case == "malformed-lines":  # every bad line is named
         where = sorted(p.split(": ")[0].removeprefix(f"{confdir}/") for p in problems)
         assert where == sorted([
-            "ups.conf:4", "ups.conf:7", "ups.conf:12", "ups.conf:13", "ups.conf:16",
+            "ups.conf:4", "ups.conf:7", "ups.conf:12", "ups.conf:14", "ups.conf:18",
             "ups.conf:19", "ups.conf:20", "ups.conf:21", "upsd.conf:2", "upsd.conf:3",
             "upsd.conf:4", "upsd.users", "upsd.users", "upsd.users:3", "upsd.users:4"])
+    if case == "bad-values":
+        where = sorted(p.split(": ")[0].removeprefix(f"{confdir}/") for p in problems)
+        assert where == ["ups.conf:13", "ups.conf:6", "ups.conf:9", "upsd.conf:2",
+                         "upsd.conf:3"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dangling-symlink", "directory"])
+def test_serve_refuses_to_start_when_upsd_conf_cannot_be_read(tmp_path: Path,
+                                                              kind: str) -> None:
+    """As upsd: without upsd.conf's LISTEN, CERTFILE and MAXCONN nothing safe can run."""
+    write_config(tmp_path, ups_conf=GOOD_UPS, files={"u.dev": b"ups.status: OL\n"})
+    upsd_conf = tmp_path / "upsd.conf"
+    make_unreadable(upsd_conf, kind)
+    checked = subprocess.run(nutpy_command("check-config", "-c", str(tmp_path)),
+                             capture_output=True, text=True, timeout=20)
+    code, stderr = _serve_exit_code(tmp_path)
+    assert checked.returncode == 1 and code == 1
+    problem = _diagnostics(checked.stdout)
+    assert len(problem) == 1 and problem[0].startswith(f"{upsd_conf}: error: cannot read")
+    assert problem == _diagnostics(stderr)
+    assert f"cannot start: {upsd_conf}: cannot read it" in stderr
+
+
+def test_a_state_path_too_long_for_a_unix_socket_does_not_stop_serve(tmp_path: Path) -> None:
+    port = free_port()
+    write_config(tmp_path, ups_conf=GOOD_UPS, upsd_conf=f"LISTEN 127.0.0.1 {port}\n",
+                 files={"u.dev": b"ups.status: OL\n"})
+    state = tmp_path / ("s" * 120)
+    state.mkdir()
+    with nutpy_server(tmp_path, port, extra_env={"NUT_STATEPATH": str(state)}) as server:
+        assert wait_until(lambda: talk(port, b"GET VAR good ups.status\n")
+                          == b'VAR good ups.status "OL"\n', timeout=5)
+        assert "no control socket at" in server.log_text()
+        assert server.procs[0].poll() is None
+
+
+def test_a_listen_that_cannot_bind_is_named_with_its_line(tmp_path: Path) -> None:
+    port = free_port()
+    write_config(tmp_path, ups_conf=GOOD_UPS, files={"u.dev": b"ups.status: OL\n"},
+                 upsd_conf=f"# held by another program\nLISTEN 127.0.0.1 {port}\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        code, stderr = _serve_exit_code(tmp_path)
+    assert code == 1
+    assert (f"{tmp_path}/upsd.conf:2: error: cannot listen on 127.0.0.1 port {port}: "
+            "Address already in use") in stderr
 
 
 # ---- a reload that cannot be read keeps what runs ----------------------------------

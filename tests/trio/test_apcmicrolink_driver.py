@@ -21,7 +21,7 @@ import trio.testing
 from nutpy.config import UpsConfig
 from nutpy.drivers.apcmicrolink.driver import ApcMicrolink
 from nutpy.drivers.base import DriverConfigError, DriverSetup
-from nutpy.protocols.apcmicrolink import codec
+from nutpy.protocols.apcmicrolink import commands, framing
 from nutpy.sim.link import SimLink
 from nutpy.sim.microlink import MicrolinkSim
 from nutpy.store import (
@@ -37,7 +37,7 @@ from nutpy.store import (
 )
 from nutpy.wiring import make_driver
 from tests.support.aio import next_change
-from tests.support.expected import COMMAND_FRAMES, EXPECTED
+from tests.support.expected import COMMAND_FRAMES, DRIVER_ADDS, EXPECTED
 
 H = bytes.fromhex
 MAXAGE = 15.0
@@ -166,7 +166,7 @@ async def test_run_publishes_every_variable(port: str,
     values = {v.name: v.value for v in ups.variables.values()}
     version = values.pop("driver.version")
     assert version and values.pop("driver.version.internal") == version
-    assert values == EXPECTED | DRIVER_VARS | {"driver.parameter.port": port}
+    assert values == EXPECTED | DRIVER_ADDS | DRIVER_VARS | {"driver.parameter.port": port}
 
 
 async def test_settings_and_commands_are_described(
@@ -175,7 +175,7 @@ async def test_settings_and_commands_are_described(
         await connected(r)
         variables = r.ups.variables
         assert set(r.ups.commands) == set(COMMAND_FRAMES) | {
-            f"outlet.group.0.{op}" for op in codec.OUTLET_OPS}
+            f"outlet.group.0.{op}" for op in commands.OUTLET_OPS}
         writable = {name for name, v in variables.items() if v.writable}
         assert writable == set(SETTING_FRAMES)
         ups_id, name = variables["ups.id"], variables["outlet.group.0.name"]
@@ -202,9 +202,9 @@ async def test_every_command_sends_its_frame(name: str,
         r.request(lambda done: InstCmd(name, None, done))
         assert await r.result() == Result.SUCCESS
         sent = bytes(r.tap.sent[before:])
-        frame = codec.frame(COMMAND_FRAMES[name])
+        frame = framing.frame(COMMAND_FRAMES[name])
         assert sent.count(frame) == 1
-        assert set(sent.replace(frame, b"")) <= {codec.ACK}  # nothing else but polls
+        assert set(sent.replace(frame, b"")) <= {framing.ACK}  # nothing else but polls
         assert f"<- {COMMAND_FRAMES[name][3:].hex()}" in r.sim.last_command
 
 
@@ -216,7 +216,7 @@ async def test_killpower_sends_shutdown_return(autojump_clock: trio.testing.Mock
         notes: list[str] = []
         r.request(lambda done: Killpower(done, notes))
         assert await r.result() == Result.SUCCESS
-        assert codec.frame(COMMAND_FRAMES["shutdown.return"]) in bytes(r.tap.sent[before:])
+        assert framing.frame(COMMAND_FRAMES["shutdown.return"]) in bytes(r.tap.sent[before:])
         assert "confirmed" in notes[0] and "back on when the mains return" in notes[0]
         off_delay = int(r.values()["outlet.group.0.delay.shutdown"])
         await trio.sleep(off_delay - 1)
@@ -248,7 +248,7 @@ async def test_every_setting_sends_its_frame_and_reads_back(
         before = len(r.tap.sent)
         r.request(lambda done: SetVar(name, value, done))
         assert await r.result() == Result.SUCCESS
-        assert codec.frame(data) in r.tap.sent[before:]
+        assert framing.frame(data) in r.tap.sent[before:]
         assert r.sim.last_command.endswith(f"<- {data[3:].hex()}")
         await r.until(lambda: r.values()[name] == value)
 
@@ -297,7 +297,7 @@ async def test_cmdsrc_picks_the_source_bit(autojump_clock: trio.testing.MockCloc
                 await next_change(store)
         nursery.cancel_scope.cancel()
     assert results == [Result.SUCCESS]
-    assert codec.frame(H("7108021104")) in tap.sent
+    assert framing.frame(H("7108021104")) in tap.sent
 
 
 # ---- recovery -----------------------------------------------------------------------
@@ -378,7 +378,9 @@ async def _watch_values(r: Rig, seconds: float, *, stay_fresh: bool) -> int:
             values = r.values()
             for name, value in EXPECTED.items():
                 assert values.get(name, value) == value, (name, values.get(name))
-            assert values.keys() <= EXPECTED.keys() | {
+            for name, value in DRIVER_ADDS.items():
+                assert values.get(name, value) == value, (name, values.get(name))
+            assert values.keys() <= EXPECTED.keys() | DRIVER_ADDS.keys() | {
                 "driver.name", "driver.version", "driver.version.internal",
                 "driver.parameter.port", "device.type"}
             if stay_fresh:

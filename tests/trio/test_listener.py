@@ -13,19 +13,19 @@ import trio.testing
 
 from nutpy.config import Listen, UpsdConf
 from nutpy.config.descriptions import Descriptions
+from nutpy.frontends.nut.conversation import OUTPUT_LIMIT
 from nutpy.frontends.nut.listener import (
     HANDSHAKE_TIMEOUT,
     IDLE_TIMEOUT,
-    OUTPUT_LIMIT,
     SEND_TIMEOUT,
     Connection,
-    make_tls_context,
     open_listeners,
     serve_listeners,
 )
 from nutpy.frontends.nut.session import ServerContext
 from nutpy.frontends.nut.tracking import Tracking
 from nutpy.store import Store
+from nutpy.tls import server_context
 from tests.support.nut import make_certificate
 
 GET_STATUS = b"GET VAR u ups.status\n"
@@ -120,7 +120,7 @@ HALF_A_CLIENT_HELLO = b"\x16\x03\x01\x00\xc8\x01"
 async def test_stalled_tls_handshake_blocks_nobody_and_is_cut_off(
         autojump_clock: trio.testing.MockClock, tmp_path: Path, sends: bytes) -> None:
     certfile, _ = make_certificate(tmp_path)
-    tls = make_tls_context(UpsdConf(certfile=str(certfile)))
+    tls = server_context(UpsdConf(certfile=str(certfile)))
     async with trio.open_nursery() as nursery:
         port = await _start(nursery, tls=tls)
         stalled = await trio.open_tcp_stream("127.0.0.1", port)

@@ -6,18 +6,55 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nutpy.protocols.apcsmart import codec
-from nutpy.protocols.apcsmart.codec import (
-    Alert,
-    AlertEvent,
+from nutpy.protocols.apcsmart.capabilities import (
+    OLD_PROBE,
     CapEntry,
+    Legacy,
+    caps_enums,
+    discover,
+    firmware_locale,
+    legacy_lookup,
+    parse_caps,
+    parse_cmdset,
+)
+from nutpy.protocols.apcsmart.commands import (
+    AT_RECOVERY,
+    ENUM_STEP,
+    NASTY,
     Expect,
-    Outcome,
-    Overflow,
-    ReadMode,
-    ReplyLine,
-    Splitter,
+    NastyGuard,
     Step,
+    UnknownCommand,
+    at_steps,
+    instcmd_steps,
+    needs_at_recovery,
+    string_write_steps,
+)
+from nutpy.protocols.apcsmart.firmware import model_from_firmware
+from nutpy.protocols.apcsmart.framing import AlertEvent, Overflow, ReadMode, ReplyLine, Splitter
+from nutpy.protocols.apcsmart.status import (
+    ALERT_MEANINGS,
+    CAL,
+    OB,
+    OL,
+    Alert,
+    apply_alert,
+    parse_register,
+    status_bits,
+    status_tokens,
+)
+from nutpy.protocols.apcsmart.variables import (
+    GARBLED,
+    NOT_AVAILABLE,
+    PACK_MAX,
+    POLL_ORDER,
+    QUERY_BYTES,
+    Outcome,
+    decode,
+    decode_dual,
+    encode,
+    encode_all,
+    specs_for,
 )
 
 # Section 5.2: the real SU420 capture, and its section 5.1 command list.
@@ -39,7 +76,7 @@ STRUCTURED = {
 
 
 def values(cmd: bytes, line: bytes) -> dict[str, str]:
-    reading = codec.decode(cmd, line)
+    reading = decode(cmd, line)
     assert reading.outcome is Outcome.VALUE, (cmd, line, reading)
     return reading.values
 
@@ -118,21 +155,21 @@ def test_transfer_reason_letters() -> None:
     assert values(b"G", b"S") == {
         "input.transfer.reason": "simulated power failure or UPS test"}
     assert values(b"G", b"Z") == {"input.transfer.reason": "Z"}
-    assert codec.decode(b"G", b"NA").outcome is Outcome.NA
+    assert decode(b"G", b"NA").outcome is Outcome.NA
 
 
 def test_na_and_garbled() -> None:
-    assert codec.decode(b"L", b"NA") == codec.NOT_AVAILABLE
+    assert decode(b"L", b"NA") == NOT_AVAILABLE
     for cmd, line in [(b"L", b""), (b"L", b"23x.5"), (b"j", b"01:05"), (b"Q", b"SM"),
                       (b"E", b"33 6"), (b"c", b"TOOLONGID"), (b"\x01", b"bad\x07model"),
                       (b"w", b"123"), (b"H", b""), (b"[", b"")]:
-        assert codec.decode(cmd, line) == codec.GARBLED, (cmd, line)
+        assert decode(cmd, line) == GARBLED, (cmd, line)
 
 
 def test_t_is_temperature_or_uptime() -> None:
     assert values(b"T", b"23.45") == {"ambient.1.temperature": "23.45"}
     assert values(b"T", b"123.4") == {"device.uptime": str(123 * 3600)}
-    assert codec.decode(b"T", b"23.45,24.00").outcome is Outcome.BAD
+    assert decode(b"T", b"23.45,24.00").outcome is Outcome.BAD
 
 
 def test_packed_values() -> None:
@@ -140,50 +177,49 @@ def test_packed_values() -> None:
     assert values(b"[", b"40.0,,35") == {
         "ambient.1.temperature.high": "40.0", "ambient.2.temperature.high": "N/A",
         "ambient.3.temperature.high": "35"}
-    assert len(values(b"}", b"1,2,3,4,5")) == codec.PACK_MAX
+    assert len(values(b"}", b"1,2,3,4,5")) == PACK_MAX
 
 
 def test_poll_and_probe_lists_are_queries() -> None:
-    assert set(codec.POLL_ORDER) - {ord("Q")} <= {q[0] for q in codec.QUERY_BYTES}
-    assert {bytes((b,)) for b in codec.OLD_PROBE} <= codec.QUERY_BYTES
-    assert codec.decode_firmware(codec.QUIRK_FIRMWARE) == codec.Firmware(None, "I", sku=451)
+    assert set(POLL_ORDER) - {ord("Q")} <= {q[0] for q in QUERY_BYTES}
+    assert {bytes((b,)) for b in OLD_PROBE} <= QUERY_BYTES
 
 
 def test_firmware_b_needs_three_parts() -> None:
     assert values(b"b", b"60.11.I") == {"ups.firmware": "60.11.I"}
-    assert codec.decode(b"b", b"6011I").outcome is Outcome.BAD
+    assert decode(b"b", b"6011I").outcome is Outcome.BAD
     assert values(b"V", b"IWI") == {"ups.firmware": "IWI"}
 
 
 def test_frequency_renamed_with_dual_byte_frequency() -> None:
-    assert codec.decode(b"F", b"50.00", output_frequency=True).values == {
+    assert decode(b"F", b"50.00", output_frequency=True).values == {
         "output.frequency": "50.00"}
-    assert codec.decode_dual(b"\x9f\xd4", b"01.2").values == {"battery.current": "01.2"}
-    assert codec.decode_dual(b"\x9f\xd3", b"NA").outcome is Outcome.NA
-    assert codec.decode_dual(b"\x9f\xd3", b"x").outcome is Outcome.BAD
-    assert codec.decode_dual(b"\x9f\x00", b"1").outcome is Outcome.BAD
+    assert decode_dual(b"\x9f\xd4", b"01.2").values == {"battery.current": "01.2"}
+    assert decode_dual(b"\x9f\xd3", b"NA").outcome is Outcome.NA
+    assert decode_dual(b"\x9f\xd3", b"x").outcome is Outcome.BAD
+    assert decode_dual(b"\x9f\x00", b"1").outcome is Outcome.BAD
 
 
 def test_encode_inverts_decode() -> None:
-    assert codec.encode("battery.runtime", "6300") == (b"j", "0105:")
-    assert codec.encode("battery.runtime.low", "120") == (b"q", "02")
-    assert codec.encode("ups.test.interval", "1209600") == (b"E", "336")
-    assert codec.encode("ups.test.interval", "0") == (b"E", "OFF")
-    assert codec.encode("device.uptime", "7200") == (b"T", "002.0")
-    assert codec.encode("input.transfer.reason", "high utility voltage") == (b"G", "H")
-    assert codec.encode("input.transfer.reason", "S") == (b"G", "S")
-    assert codec.encode("ups.firmware", "601.3.I") == (b"b", "601.3.I")
-    assert codec.encode("ups.firmware", "IWI") == (b"V", "IWI")
-    assert codec.encode("ups.status", "OL TRIM") == (b"Q", "0A")
-    assert codec.encode("output.frequency", "50.00") == (b"F", "50.00")
-    assert codec.encode("ambient.2.humidity", "45.0") == (b"H", "45.0")
-    assert codec.encode("battery.runtime", "61") is None
-    assert codec.encode("ups.test.interval", "soon") is None
-    assert codec.encode("device.mfr", "APC") is None
+    assert encode("battery.runtime", "6300") == (b"j", "0105:")
+    assert encode("battery.runtime.low", "120") == (b"q", "02")
+    assert encode("ups.test.interval", "1209600") == (b"E", "336")
+    assert encode("ups.test.interval", "0") == (b"E", "OFF")
+    assert encode("device.uptime", "7200") == (b"T", "002.0")
+    assert encode("input.transfer.reason", "high utility voltage") == (b"G", "H")
+    assert encode("input.transfer.reason", "S") == (b"G", "S")
+    assert encode("ups.firmware", "601.3.I") == (b"b", "601.3.I")
+    assert encode("ups.firmware", "IWI") == (b"V", "IWI")
+    assert encode("ups.status", "OL TRIM") == (b"Q", "0A")
+    assert encode("output.frequency", "50.00") == (b"F", "50.00")
+    assert encode("ambient.2.humidity", "45.0") == (b"H", "45.0")
+    assert encode("battery.runtime", "61") is None
+    assert encode("ups.test.interval", "soon") is None
+    assert encode("device.mfr", "APC") is None
 
 
 def test_encode_all_packs_ambient_values() -> None:
-    raw = codec.encode_all({"ambient.1.humidity": "40.0", "ambient.3.humidity": "N/A",
+    raw = encode_all({"ambient.1.humidity": "40.0", "ambient.3.humidity": "N/A",
                             "ups.mfr": "APC", "ups.load": "004.5"})
     assert raw == {b"H": "40.0,,", b"P": "004.5"}
 
@@ -197,53 +233,42 @@ def test_encode_all_packs_ambient_values() -> None:
     (b"FF", ["CAL", "TRIM", "BOOST", "OL", "OB", "OVER", "LB", "RB"]), (b"88", ["OL", "RB"]),
 ])
 def test_status_register(reply: bytes, tokens: list[str]) -> None:
-    status = codec.parse_register(reply)
+    status = parse_register(reply)
     assert status is not None
-    assert codec.status_tokens(status) == tokens
-    assert codec.status_bits(tokens) == status
+    assert status_tokens(status) == tokens
+    assert status_bits(tokens) == status
 
 
 def test_status_register_rejects_garbage() -> None:
     for line in (b"SM", b"8", b"008", b"0G", b""):
-        assert codec.parse_register(line) is None
+        assert parse_register(line) is None
 
 
 def test_alerts_adjust_status_like_nut() -> None:
-    status = codec.OL
-    status = codec.apply_alert(status, Alert.LINE_FAIL)
-    assert codec.status_tokens(status) == ["OB"]
-    status = codec.apply_alert(status, Alert.LOW_BATTERY)
-    status = codec.apply_alert(status, Alert.REPLACE_BATTERY)
-    status = codec.apply_alert(status, Alert.ABNORMAL)
-    assert codec.status_tokens(status) == ["OB", "OVER", "LB", "RB"]
+    status = OL
+    status = apply_alert(status, Alert.LINE_FAIL)
+    assert status_tokens(status) == ["OB"]
+    status = apply_alert(status, Alert.LOW_BATTERY)
+    status = apply_alert(status, Alert.REPLACE_BATTERY)
+    status = apply_alert(status, Alert.ABNORMAL)
+    assert status_tokens(status) == ["OB", "OVER", "LB", "RB"]
     for alert in (Alert.LINE_RESTORED, Alert.LOW_BATTERY_CLEARED, Alert.ABNORMAL_CLEARED):
-        status = codec.apply_alert(status, alert)
-    assert codec.status_tokens(status) == ["OL", "RB"]
-    assert codec.apply_alert(status, Alert.EEPROM_CHANGED) == status
-    assert codec.ALERT_MEANINGS[Alert.LINE_FAIL] == "line fail, on battery"
-
-
-def test_extended_status_and_alarms() -> None:
-    assert codec.extended_status(codec.OB, charge=50) == ["DISCHRG"]
-    assert codec.extended_status(codec.OL, charge=99.0) == ["CHRG"]
-    assert codec.extended_status(codec.OL | codec.CAL, charge=99.0) == []
-    assert codec.extended_status(codec.OL, charge=100.0, register1=0x08) == ["BYPASS"]
-    assert codec.extended_status(codec.OL, register1=0xC0) == []
-    assert codec.register_alarms(0x20, 0x80) == ["Battery disconnected",
-                                                 "Internal temperature too high"]
-    assert codec.register_alarms(None, 0x19) == []
+        status = apply_alert(status, alert)
+    assert status_tokens(status) == ["OL", "RB"]
+    assert apply_alert(status, Alert.EEPROM_CHANGED) == status
+    assert ALERT_MEANINGS[Alert.LINE_FAIL] == "line fail, on battery"
 
 
 # ---- capabilities --------------------------------------------------------------
 
 
 def test_cmdset_of_a_real_su420() -> None:
-    cmdset = codec.parse_cmdset(SU420_CMDSET)
+    cmdset = parse_cmdset(SU420_CMDSET)
     assert cmdset is not None
     assert cmdset.version == 3
     assert cmdset.alerts == b"!$%+?=#|"
     assert cmdset.commands.startswith(b"\x01\x0e\x1a')")
-    found = codec.discover(cmdset.commands)
+    found = discover(cmdset.commands)
     assert found.queries == b"\x019BEFGLMNOPVXbcefgjklmnopqrsux"
     assert found.instcmds == ("load.on", "shutdown.return", "test.panel.start",
                               "calibrate.start", "calibrate.stop", "shutdown.stayoff",
@@ -254,22 +279,22 @@ def test_cmdset_of_a_real_su420() -> None:
 
 
 def test_cmdset_dual_byte_section_and_rejects() -> None:
-    cmdset = codec.parse_cmdset(b"3.!$.QLF.\x9f:\xd3\xd4")
+    cmdset = parse_cmdset(b"3.!$.QLF.\x9f:\xd3\xd4")
     assert cmdset is not None
     assert cmdset.dual == (b"\x9f\xd3", b"\x9f\xd4")
     for line in (b"NA", b"", b"3.abc", b"x.!.Q", b"3.!.Q.a.b"):
-        assert codec.parse_cmdset(line) is None
+        assert parse_cmdset(line) is None
 
 
 def test_caps_of_a_real_su420() -> None:
-    entries = codec.parse_caps(SU420_CAPS)
+    entries = parse_caps(SU420_CAPS)
     assert entries is not None
     assert len(SU420_CAPS) == 206
     assert entries[2] == CapEntry(b"u", "I", ("253", "257", "261", "265"))
     assert entries[-1] == CapEntry(b"E", "4", ("336", "168", "ON ", "OFF"))
     present = {"input.transfer.high", "input.transfer.low", "battery.runtime.low",
                "ups.test.interval", "output.voltage.nominal", "ups.delay.shutdown"}
-    enums = codec.caps_enums(entries, codec.firmware_locale("60.11.I"), present)
+    enums = caps_enums(entries, firmware_locale("60.11.I"), present)
     assert enums == {
         "input.transfer.high": ["253", "257", "261", "265"],
         "input.transfer.low": ["208", "204", "200", "196"],
@@ -281,102 +306,91 @@ def test_caps_of_a_real_su420() -> None:
 
 
 def test_caps_matrix_overflow_and_short_counts() -> None:
-    assert codec.parse_caps(b"##uI23253261##lI13208") == [
+    assert parse_caps(b"##uI23253261##lI13208") == [
         CapEntry(b"u", "I", ("253", "261")), CapEntry(b"l", "I", ("208",))]
-    assert codec.parse_caps(b"#uI43253") is None
-    assert codec.parse_caps(b"#uI13253lI", tolerate_overflow=True) == [
+    assert parse_caps(b"#uI43253") is None
+    assert parse_caps(b"#uI13253lI", tolerate_overflow=True) == [
         CapEntry(b"u", "I", ("253",))]
-    assert codec.parse_caps(b"#u4 3") == [CapEntry(b"u", "4", ())]
-    assert codec.parse_caps(b"NA") is None
-    assert codec.parse_caps(b"#uI1\x013") is None
+    assert parse_caps(b"#u4 3") == [CapEntry(b"u", "4", ())]
+    assert parse_caps(b"NA") is None
+    assert parse_caps(b"#uI1\x013") is None
 
 
 def test_caps_ignore_packed_and_foreign_locales() -> None:
     entries = [CapEntry(b"H", "4", ("1",)), CapEntry(b"u", "D", ("127",))]
-    assert codec.caps_enums(entries, "I", {"ambient.0.humidity", "input.transfer.high"}) == {}
+    assert caps_enums(entries, "I", {"ambient.0.humidity", "input.transfer.high"}) == {}
 
 
 # ---- firmware -------------------------------------------------------------------
 
 
-def test_firmware_decoding() -> None:
-    assert codec.decode_firmware("60.11.I") == codec.Firmware("Smart-UPS 1000", "I", sku=60)
-    assert codec.decode_firmware("112.13.I") == codec.Firmware("Smart-UPS 5000", "I", sku=112)
-    assert codec.decode_firmware("IWI") == codec.Firmware("Smart-UPS 1000", "I", rack=True)
-    assert codec.decode_firmware("OWD") == codec.Firmware("Smart-UPS 3000", "D", rack=True)
-    assert codec.decode_firmware("GTD") == codec.Firmware("Smart-UPS 700", "D", rack=False)
-    assert codec.decode_firmware("601.3.I") == codec.Firmware(None, "I", sku=601)
-    assert codec.decode_firmware("??") is None
-    assert codec.LOCALES["I"] == "220-240 V"
-
-
 def test_legacy_compatibility_table() -> None:
-    assert codec.legacy_lookup("8QD") == codec.Legacy(
+    assert legacy_lookup("8QD") == Legacy(
         "Smart-UPS", b"@79ABCDEFGKLMNOPQRSUVWXYZcefgjklmnopqrsuxz")
-    matrix = codec.legacy_lookup("0XI")
+    matrix = legacy_lookup("0XI")
     assert matrix is not None and matrix.model == "Matrix-UPS"
-    assert codec.legacy_lookup("1F") == codec.Legacy("Smart-UPS", b"@789ABCFGKLMNOPQRSUVWXYZ")
-    assert codec.legacy_lookup("IWI") is None
+    assert legacy_lookup("1F") == Legacy("Smart-UPS", b"@789ABCFGKLMNOPQRSUVWXYZ")
+    assert legacy_lookup("IWI") is None
 
 
 # ---- instant commands -------------------------------------------------------------
 
 
 def test_double_press_commands() -> None:
-    assert codec.instcmd_steps("shutdown.stayoff") == [
+    assert instcmd_steps("shutdown.stayoff") == [
         Step(b"K", Expect.SILENCE, 0.2, 1.3),
         Step(b"K", Expect.OK, 1.5, 0.0, star_ok=True)]
-    off = codec.instcmd_steps("load.off")
+    off = instcmd_steps("load.off")
     assert [s.send for s in off] == [b"Z", b"Z"]
     assert off[1].accepts(None) and off[1].accepts(b"OK") and not off[1].accepts(b"NA")
-    on = codec.instcmd_steps("LOAD.ON")
+    on = instcmd_steps("LOAD.ON")
     assert [s.send for s in on] == [b"\x0e", b"\x0e"] and on[1].expect is Expect.NOTHING
 
 
 def test_shutdown_return_variants() -> None:
-    assert codec.instcmd_steps("shutdown.return") == [Step(b"S", Expect.OK, 1.5, star_ok=True)]
-    at = codec.instcmd_steps("shutdown.return", "at:1")
+    assert instcmd_steps("shutdown.return") == [Step(b"S", Expect.OK, 1.5, star_ok=True)]
+    at = instcmd_steps("shutdown.return", "at:1")
     assert b"".join(s.send for s in at) == b"@001"
     assert at[0] == Step(b"@", Expect.SILENCE, 0.2)
     assert at[1] == Step(b"0", Expect.NOTHING, 0.0, 0.05)
     assert at[-1].expect is Expect.OK and at[-1].star_ok
-    assert b"".join(s.send for s in codec.instcmd_steps("shutdown.return", "AT:12")) == b"@12"
-    assert b"".join(s.send for s in codec.at_steps("123")) == b"@123"
-    cs = codec.instcmd_steps("shutdown.return", "cs", status=codec.OL)
+    assert b"".join(s.send for s in instcmd_steps("shutdown.return", "AT:12")) == b"@12"
+    assert b"".join(s.send for s in at_steps("123")) == b"@123"
+    cs = instcmd_steps("shutdown.return", "cs", status=OL)
     assert [(s.send, s.delay_after) for s in cs] == [(b"U", 3.5), (b"S", 0.0)]
-    assert [s.send for s in codec.instcmd_steps("shutdown.return", "CS", status=codec.OB)] == [
+    assert [s.send for s in instcmd_steps("shutdown.return", "CS", status=OB)] == [
         b"S"]
-    assert codec.AT_RECOVERY.send == b"Y"
-    assert codec.needs_at_recovery(codec.instcmd_steps("shutdown.return", "at:12"))
-    assert not codec.needs_at_recovery(codec.instcmd_steps("shutdown.return", "at:1"))
-    assert not codec.needs_at_recovery(codec.instcmd_steps("shutdown.return", "cs",
-                                                           status=codec.OL))
-    with pytest.raises(codec.UnknownCommand):
-        codec.instcmd_steps("shutdown.return", "at:1234")
+    assert AT_RECOVERY.send == b"Y"
+    assert needs_at_recovery(instcmd_steps("shutdown.return", "at:12"))
+    assert not needs_at_recovery(instcmd_steps("shutdown.return", "at:1"))
+    assert not needs_at_recovery(instcmd_steps("shutdown.return", "cs",
+                                                           status=OL))
+    with pytest.raises(UnknownCommand):
+        instcmd_steps("shutdown.return", "at:1234")
 
 
 def test_calibration_depends_on_the_status() -> None:
-    assert codec.instcmd_steps("calibrate.start", status=codec.OL) == [
+    assert instcmd_steps("calibrate.start", status=OL) == [
         Step(b"D", Expect.NOT_REFUSED, 3.0)]
-    assert codec.instcmd_steps("calibrate.start", status=codec.OB | codec.CAL) == []
-    assert codec.instcmd_steps("calibrate.stop", status=codec.OL) == []
-    assert [s.send for s in codec.instcmd_steps("calibrate.stop", status=0x11)] == [b"D"]
-    with pytest.raises(codec.UnknownCommand):
-        codec.instcmd_steps("calibrate.start")
+    assert instcmd_steps("calibrate.start", status=OB | CAL) == []
+    assert instcmd_steps("calibrate.stop", status=OL) == []
+    assert [s.send for s in instcmd_steps("calibrate.stop", status=0x11)] == [b"D"]
+    with pytest.raises(UnknownCommand):
+        instcmd_steps("calibrate.start")
 
 
 @pytest.mark.parametrize(("name", "byte"), [
     ("test.battery.start", b"W"), ("test.battery.stop", b"W"), ("test.panel.start", b"A"),
     ("test.failure.start", b"U"), ("bypass.start", b"^"), ("bypass.stop", b"^")])
 def test_simple_commands(name: str, byte: bytes) -> None:
-    assert codec.instcmd_steps(name) == [Step(byte, Expect.OK, 3.0)]
+    assert instcmd_steps(name) == [Step(byte, Expect.OK, 3.0)]
 
 
 def test_unknown_commands_and_parameters() -> None:
-    with pytest.raises(codec.UnknownCommand):
-        codec.instcmd_steps("beeper.toggle")
-    with pytest.raises(codec.UnknownCommand):
-        codec.instcmd_steps("load.off", "now")
+    with pytest.raises(UnknownCommand):
+        instcmd_steps("beeper.toggle")
+    with pytest.raises(UnknownCommand):
+        instcmd_steps("load.off", "now")
 
 
 def test_step_accepts() -> None:
@@ -391,31 +405,31 @@ def test_step_accepts() -> None:
 
 
 def test_string_write_steps() -> None:
-    steps = codec.string_write_steps("adler")
+    steps = string_write_steps("adler")
     assert b"".join(s.send for s in steps) == b"-adler\r\r\r"
     assert steps[0] == Step(b"-", Expect.SILENCE, 0.2)
     assert all(s.delay_after == 0.05 for s in steps[1:-1])
     assert steps[-1] == Step(b"\r", Expect.OK, 3.0)
-    assert len(codec.string_write_steps("12345678")) == 9
+    assert len(string_write_steps("12345678")) == 9
     for bad in ("123456789", "tab\there"):
         with pytest.raises(ValueError):
-            codec.string_write_steps(bad)
-    assert Step(b"-", Expect.OK, 3.0) == codec.ENUM_STEP
+            string_write_steps(bad)
+    assert Step(b"-", Expect.OK, 3.0) == ENUM_STEP
 
 
 def test_nasty_commands_need_a_second_try_3_to_15_s_later() -> None:
-    guard = codec.NastyGuard()
+    guard = NastyGuard()
     assert not guard.allow(100.0)
     assert not guard.allow(101.0)
     assert guard.allow(105.0)
     assert not guard.allow(121.0)
     assert guard.allow(136.0)
-    assert "load.off" in codec.NASTY
+    assert "load.off" in NASTY
 
 
 # ---- noise ---------------------------------------------------------------------------
 
-_ALL_QUERIES = sorted(codec.QUERY_BYTES)
+_ALL_QUERIES = sorted(QUERY_BYTES)
 _PRINTABLE = frozenset(range(0x20, 0x7F))
 
 
@@ -427,13 +441,13 @@ def test_noise_never_raises_and_values_are_clean(noise: bytes, mode: ReadMode) -
         if not isinstance(event, ReplyLine):
             continue
         assert b"\r" not in event.data and b"\n" not in event.data
-        codec.parse_cmdset(event.data)
-        codec.parse_caps(event.data)
-        codec.parse_register(event.data)
+        parse_cmdset(event.data)
+        parse_caps(event.data)
+        parse_register(event.data)
         for cmd in _ALL_QUERIES:
-            reading = codec.decode(cmd, event.data)
+            reading = decode(cmd, event.data)
             if reading.outcome is Outcome.VALUE:
-                spec = next(s for s in codec.specs_for(cmd) if s.pattern.fullmatch(event.data))
+                spec = next(s for s in specs_for(cmd) if s.pattern.fullmatch(event.data))
                 assert all(set(v.encode()) <= _PRINTABLE for v in reading.values.values())
                 assert spec.name.split(".")[0] in {k.split(".")[0] for k in reading.values}
             else:
@@ -448,8 +462,8 @@ def test_a_stray_byte_never_yields_a_wrong_value(cmd: bytes, data: st.DataObject
     line = good[:position] + bytes((stray,)) + good[position:] + b"\r\n"
     replies = [e for e in Splitter().feed(line) if isinstance(e, ReplyLine)]
     assert len(replies) == 1
-    reading = codec.decode(cmd, replies[0].data)
-    assert reading.outcome is Outcome.BAD or reading == codec.decode(cmd, good)
+    reading = decode(cmd, replies[0].data)
+    assert reading.outcome is Outcome.BAD or reading == decode(cmd, good)
 
 
 @given(st.sampled_from([b"c", b"x", b"n", b"m", b"\x01", b"V", b"v", b"b"]),
@@ -460,4 +474,16 @@ def test_control_bytes_garble_text_replies(cmd: bytes, junk: bytes, position: in
     line = b"UPS_ID"[:position] + junk + b"UPS_ID"[position:]
     if all(0x20 <= b <= 0x7E for b in line):
         return
-    assert codec.decode(cmd, line).outcome is Outcome.BAD
+    assert decode(cmd, line).outcome is Outcome.BAD
+
+
+def test_the_model_a_firmware_answer_names() -> None:
+    """NUT apcsmart's tables: the SKU of ``b``, the first letter of ``V``."""
+    assert model_from_firmware("60.11.I") == "Smart-UPS 1000"
+    assert model_from_firmware("112.13.I") == "Smart-UPS 5000"
+    assert model_from_firmware("IWI") == "Smart-UPS 1000"
+    assert model_from_firmware("OWD") == "Smart-UPS 3000"
+    assert model_from_firmware("0ZI") == "Matrix-UPS 3000"
+    assert model_from_firmware("601.3.I") is None  # an SKU the table does not know
+    assert model_from_firmware("??") is None
+    assert model_from_firmware("60.11") is None

@@ -143,7 +143,7 @@ def test_check_config_reports_and_exits_nonzero(tmp_path: Path,
     assert check_config(tmp_path) == 1
     out = capsys.readouterr().out
     assert f"{tmp_path}/upsd.conf:1: warning: unknown directive 'FROB' ignored" in out
-    assert f"{tmp_path}/ups.conf:4: error: [odd] driver 'usbhid-ups' is not one nutpy has" \
+    assert f"{tmp_path}/ups.conf:5: error: [odd] driver 'usbhid-ups' is not one nutpy has" \
         in out
     assert "1 error(s)" in out
 
@@ -190,7 +190,7 @@ def test_bad_numbers_in_ups_conf() -> None:
         b"pollinterval = 0\nsdorder = first\nsddelay = -5\nmaxstartdelay = 45\n", "ups.conf")
     assert messages(diags) == [
         "ups.conf:1: error: 'maxretry' needs a number, not '3x'",
-        "ups.conf:6: error: 'pollinterval' must be at least 1, not 0",
+        "ups.conf:6: error: 'pollinterval' must be from 1 to 3600, not 0",
         "ups.conf:7: error: 'sdorder' needs a whole number, not 'first'",
         "ups.conf:8: error: 'sddelay' needs a number, not '-5'",
     ]
@@ -254,7 +254,8 @@ def test_nutpy_conf_errors_name_file_and_line() -> None:
         "nutpy.conf:3: error: NIS_LISTEN needs a UPS, an address and optionally a port",
         "nutpy.conf:4: error: ANNOUNCE needs true/false, yes/no, on/off or 1/0",
         "nutpy.conf:5: error: HISTORY_DAYS must be from 1 to 3660, not 0",
-        f"nutpy.conf:6: error: HISTORY_DAYS must be from 1 to 3660, not {'9' * 300}",
+        "nutpy.conf:6: error: HISTORY_DAYS must be from 1 to 3660, not 999999999999... "
+        "(300 digits)",
         "nutpy.conf:7: error: HISTORY_DAYS needs one number",
         "nutpy.conf:8: warning: unknown directive 'LISTEN' ignored",
     ]
@@ -277,3 +278,19 @@ def test_without_nutpy_conf_nothing_is_said(tmp_path: Path) -> None:
     (tmp_path / "upsd.conf").write_text("")
     cfg = config.load(tmp_path)
     assert cfg.diagnostics == [] and cfg.nutpy.http_listen == []
+
+
+@pytest.mark.parametrize("name", ["ups.conf", "upsd.conf", "upsd.users", "nutpy.conf"])
+def test_a_config_file_over_a_mebibyte_is_refused_unread(tmp_path: Path, name: str) -> None:
+    """100 MB took 79 s and 3.4 GB to read and parse; now it is not read at all."""
+    (tmp_path / "ups.conf").write_text("[u]\ndriver = dummy-ups\nport = u.dev\n")
+    big = tmp_path / name
+    with open(big, "wb") as f:  # sparse: 100 MB that cost no disk
+        f.write(b"# a comment\n")
+        f.truncate(100 * 1024 * 1024)
+    cfg = config.load(tmp_path)
+    assert f"{big}: error: cannot read: it is larger than 1024 KiB, more than a file of " \
+        "this kind ever needs" in messages(cfg.diagnostics)
+    assert cfg.unreadable == [str(big)]
+    (big).write_bytes(b"#" * (1024 * 1024 - 1) + b"\n")  # the largest that is read
+    assert str(big) not in config.load(tmp_path).unreadable

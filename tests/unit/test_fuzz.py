@@ -1,7 +1,9 @@
-"""Fuzzing the request tokenizer and the dispatcher in-process (no sockets).
+"""Fuzzing the NUT front end in-process (no sockets).
 
-100,000 seeded hostile inputs (tests/fuzzing.py) go through the tokenizer and
-``Session.handle`` exactly as the listener drives them, in TCP-sized chunks.
+100,000 seeded hostile inputs (tests/support/fuzzing.py) go through the
+listener's own :class:`~nutpy.frontends.nut.conversation.Conversation` (the
+tokenizer and ``Session.handle``, as every connection runs them) in TCP-sized
+chunks.
 Beyond "nothing raises", every reply must be well-formed, nobody who does not
 hold a right may use it, and after each input the same connection still
 answers a well-formed request correctly.  Hypothesis adds properties of the
@@ -18,12 +20,13 @@ from hypothesis import strategies as st
 
 from nutpy.config import UpsdConf, parse_upsd_users
 from nutpy.config.descriptions import Descriptions
+from nutpy.frontends.nut.conversation import Conversation
 from nutpy.frontends.nut.session import ServerContext, Session
 from nutpy.frontends.nut.tracking import Tracking
-from nutpy.protocols.tokenizer import Line, Tokenizer
+from nutpy.protocols.tokenizer import Tokenizer
 from nutpy.store import InstCmd, Request, SetVar, Store, UpsState
 from tests.support.clocks import Clock
-from tests.support.fuzzing import Generator, check_reply
+from tests.support.fuzzing import Generator, check_reply, split_replies
 
 INPUTS = 100_000
 SEED = 6
@@ -74,15 +77,16 @@ def _context() -> tuple[ServerContext, UpsState]:
     return ctx, ups
 
 
-def _serve(session: Session, tok: Tokenizer, chunks: list[bytes]) -> list[str]:
-    """What the listener does with the reads of one connection: the replies."""
-    replies: list[str] = []
+def _serve(conversation: Conversation, chunks: list[bytes]) -> list[str]:
+    """What a connection sends back for these reads (until it would close or start TLS)."""
+    sent = ""
+    session = conversation.session
     for chunk in chunks:
-        for event in tok.feed(chunk, stop_on_error=True):
-            if isinstance(event, Line):
-                replies.append(session.handle(event.words))
-                if session.closing or session.start_tls:
-                    return replies
+        sent += "".join(conversation.receive(chunk))
+        if session.closing or session.start_tls:
+            break
+    replies, rest = split_replies(sent)  # the batches, cut back into replies
+    assert rest == "", rest
     return replies
 
 
@@ -102,11 +106,11 @@ async def test_100k_hostile_inputs_through_tokenizer_and_dispatcher() -> None:
     for n in range(INPUTS):
         data = gen.input()
         session = Session(ctx, "127.0.0.1")
-        tok = Tokenizer()
-        replies = _serve(session, tok, gen.chunks(data))
+        conversation = Conversation(session)
+        replies = _serve(conversation, gen.chunks(data))
         if not session.closing:  # the same connection still works
-            replies += _serve(session, tok, [RESYNC])
-            probe = _serve(session, tok, [PROBE])
+            replies += _serve(conversation, [RESYNC])
+            probe = _serve(conversation, [PROBE])
             if probe != [PROBE_REPLY]:
                 problems.append(f"input {n} {data!r}: probe answered {probe!r}")
         session.close()

@@ -9,17 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from nutpy.protocols.apcmicrolink import codec
-from nutpy.protocols.apcmicrolink.codec import (
-    FrameAssembler,
-    Header,
-    Kind,
-    Layout,
-    MicrolinkError,
-    Record,
-    Setting,
-    VarSpec,
-)
+from nutpy.protocols.apcmicrolink import auth, commands, framing, variables
+from nutpy.protocols.apcmicrolink.commands import Setting
+from nutpy.protocols.apcmicrolink.framing import FrameAssembler, MicrolinkError, Record
+from nutpy.protocols.apcmicrolink.layout import Header, Layout, parse_descriptor
+from nutpy.protocols.apcmicrolink.variables import Kind, VarSpec
 from nutpy.sim.microlink import DESCRIPTOR, header, initial_blob
 from tests.support.expected import COMMAND_FRAMES, EXPECTED
 
@@ -38,27 +32,27 @@ def layout(width: int = 16) -> Layout:
 
 def test_worked_checksum_example() -> None:
     data = H("7108024104")
-    sums = [codec.running_sums(data[:i + 1]) for i in range(len(data))]
+    sums = [framing.running_sums(data[:i + 1]) for i in range(len(data))]
     assert sums == [(113, 113), (121, 234), (123, 102), (188, 35), (192, 227)]
-    assert codec.check_bytes(data) == H("5BE3")
-    assert codec.frame(data) == H("71080241045BE3")
+    assert framing.check_bytes(data) == H("5BE3")
+    assert framing.frame(data) == H("71080241045BE3")
 
 
 def test_captured_frames() -> None:
-    assert codec.frame_ok(SMC1000I_PAGE0)
-    assert codec.record(0, header(16)) == SMC1000I_PAGE0
-    assert codec.write_frame(0x6D, 4, H("0401")) == H("6D0402040145 42".replace(" ", ""))
-    assert codec.write_frame(0x7E, 0x0C, H("0000EF27")) == H("7E0C040000EF2781D8")
-    assert not codec.frame_ok(H("71080241045BE4"))
-    assert not codec.frame_ok(H("5BE3"))
+    assert framing.frame_ok(SMC1000I_PAGE0)
+    assert framing.record(0, header(16)) == SMC1000I_PAGE0
+    assert framing.write_frame(0x6D, 4, H("0401")) == H("6D0402040145 42".replace(" ", ""))
+    assert framing.write_frame(0x7E, 0x0C, H("0000EF27")) == H("7E0C040000EF2781D8")
+    assert not framing.frame_ok(H("71080241045BE4"))
+    assert not framing.frame_ok(H("5BE3"))
 
 
 def test_check_bytes_are_ff_never_zero() -> None:
     # c0 = c1 = 0 would give 0x00 with a naive negation; here it is 0xFF.
-    assert codec.check_bytes(b"") == H("FFFF")
-    assert codec.check_bytes(H("FF")) == H("FFFF")
+    assert framing.check_bytes(b"") == H("FFFF")
+    assert framing.check_bytes(H("FF")) == H("FFFF")
     for n in range(256):
-        assert 0 not in codec.check_bytes(bytes((n, 0x10, n ^ 0x55)))
+        assert 0 not in framing.check_bytes(bytes((n, 0x10, n ^ 0x55)))
 
 
 # ---- receiving ------------------------------------------------------------------
@@ -66,7 +60,7 @@ def test_check_bytes_are_ff_never_zero() -> None:
 
 def test_assembler_learns_width_from_page_zero() -> None:
     asm = FrameAssembler()
-    rec = codec.record(0x41, bytes(16))
+    rec = framing.record(0x41, bytes(16))
     assert asm.feed(rec) == []  # width unknown: only page 0 counts
     assert asm.feed(SMC1000I_PAGE0) == [Record(0, header(16))]
     assert asm.width == 16
@@ -75,7 +69,7 @@ def test_assembler_learns_width_from_page_zero() -> None:
 
 def test_assembler_chunks_strays_and_corruption() -> None:
     asm = FrameAssembler(width=16, count=0x80)
-    good = [codec.record(p, bytes(range(p, p + 16))) for p in (0x40, 0x41, 0x42)]
+    good = [framing.record(p, bytes(range(p, p + 16))) for p in (0x40, 0x41, 0x42)]
     bad = bytearray(good[1])
     bad[5] ^= 0x04
     stream = b"\xFE\xFE\x13" + good[0] + b"\x99" + bytes(bad) + b"\x00\xFD" + good[2]
@@ -89,11 +83,11 @@ def test_assembler_chunks_strays_and_corruption() -> None:
 
 def test_assembler_rejects_pages_beyond_count_and_bounds_buffer() -> None:
     asm = FrameAssembler(width=16, count=0x80)
-    assert asm.feed(codec.record(0x90, bytes(16))) == []
+    assert asm.feed(framing.record(0x90, bytes(16))) == []
     asm.feed(bytes(1000))
     assert len(asm._buf) <= 255
     asm.clear()
-    assert asm.feed(codec.record(0x7F, bytes(16))) == [Record(0x7F, bytes(16))]
+    assert asm.feed(framing.record(0x7F, bytes(16))) == [Record(0x7F, bytes(16))]
 
 
 # ---- header and descriptor -------------------------------------------------------
@@ -152,7 +146,7 @@ def test_descriptor_collections_skip_and_namespaces() -> None:
     # FE 04 { 3E { B6 } FD 3D 02 { B6 84 FC 04 } } F8 03 { F5 11 17 FB 00 0F } F6
     code = H("FE04FE3EB6FFFD3D02B684FC04FFFFF803F51117FB000FFFF6")
     blob = bytes(12) + code + bytes(100)
-    fields = codec.parse_descriptor(blob, 64)
+    fields = parse_descriptor(blob, 64)
     got = {p: (f.offset, f.size, f.skipped) for p, f in fields.items()}
     assert got == {
         "4.3E.B6": (64, 2, False),
@@ -165,7 +159,7 @@ def test_descriptor_collections_skip_and_namespaces() -> None:
 def test_descriptor_invalid_token_rejected() -> None:
     blob = bytes(12) + H("F802FE0400") + bytes(20)
     with pytest.raises(MicrolinkError):
-        codec.parse_descriptor(blob, 20)
+        parse_descriptor(blob, 20)
     h = Header.parse(header(16)[:6] + b"\x01" + header(16)[7:])  # descriptor flag clear
     with pytest.raises(MicrolinkError):
         Layout.from_blob(h, bytes(initial_blob(16)))
@@ -178,15 +172,15 @@ def test_authentication_worked_example() -> None:
     hdr = header(16)
     serial = b"AS2101123456  "
     # The spec writes these sums in hex.
-    assert codec.running_sums(hdr[:8], hdr[4], hdr[3]) == (0x89, 0x24)
-    key = codec.auth_key(hdr, serial)
+    assert framing.running_sums(hdr[:8], hdr[4], hdr[3]) == (0x89, 0x24)
+    key = auth.auth_key(hdr, serial)
     assert key == (0x59, 0x83)
-    slave = codec.slave_password(key, H("5A3C0000"))
+    slave = auth.slave_password(key, H("5A3C0000"))
     assert slave == H("0000EF27")
     lay = layout(16)
     assert lay.write(lay.fields["2:4.8.5"], slave) == H("7E0C040000EF2781D8")
-    assert codec.master_tail(key, H("0000")) == H("5936")
-    assert codec.master_tail(key, H("0101")) == H("5B39")
+    assert auth.master_tail(key, H("0000")) == H("5936")
+    assert auth.master_tail(key, H("0101")) == H("5B39")
 
 
 # ---- values -------------------------------------------------------------------------
@@ -195,7 +189,7 @@ def test_authentication_worked_example() -> None:
 
 @pytest.mark.parametrize("width", [16, 32])
 def test_decode_every_variable_of_the_spec_table(width: int) -> None:
-    assert codec.decode_values(layout(width), bytes(initial_blob(width))) == EXPECTED
+    assert variables.decode_values(layout(width), bytes(initial_blob(width))) == EXPECTED
 
 
 def test_status_word_and_gap_tokens() -> None:
@@ -207,7 +201,7 @@ def test_status_word_and_gap_tokens() -> None:
         blob[f.offset:f.offset + f.size] = value.to_bytes(f.size, "big")
 
     put("2:4.A", 0x44)
-    values = codec.decode_values(lay, bytes(blob))
+    values = variables.decode_values(lay, bytes(blob))
     assert values["ups.status"] == "OB DISCHRG"
     assert values["ups.alarm"] == "Input not acceptable"
     put("2:4.8.7", 2)
@@ -216,7 +210,7 @@ def test_status_word_and_gap_tokens() -> None:
     put("2:4.5.13", 2)
     put("2:4.A", (1 << 1) | (1 << 7) | (1 << 13) | (1 << 21) | (1 << 5))
     put("2:4.5.20", 50 << 9)
-    values = codec.decode_values(lay, bytes(blob))
+    values = variables.decode_values(lay, bytes(blob))
     assert values["ups.status"] == "OL TEST OVER HE TRIM CAL LB RB CHRG"
     assert values["ups.alarm"] == "General fault"
 
@@ -224,17 +218,17 @@ def test_status_word_and_gap_tokens() -> None:
 def test_format_value_kinds() -> None:
     eff = VarSpec("3:17", "ups.efficiency", Kind.FIXED_MAP, signed=True, bp=7,
                   labels={-3: "OutputOff"})
-    assert codec.format_value(eff, H("FFFD")) == "OutputOff"
-    assert codec.format_value(eff, H("FF80")) == "-1"
+    assert variables.format_value(eff, H("FFFD")) == "OutputOff"
+    assert variables.format_value(eff, H("FF80")) == "-1"
     bits = VarSpec("x", "x", Kind.BITS, labels={1: "A", 4: "C"})
-    assert codec.format_value(bits, H("0005")) == "A C"
-    assert codec.format_value(bits, H("0002")) == "0x0002"
+    assert variables.format_value(bits, H("0005")) == "A C"
+    assert variables.format_value(bits, H("0002")) == "0x0002"
     enum_ = VarSpec("x", "x", Kind.ENUM, signed=True, labels={-1: "Disabled"})
-    assert codec.format_value(enum_, H("FFFF")) == "Disabled"
-    assert codec.format_value(enum_, H("0010")) == "16"
+    assert variables.format_value(enum_, H("FFFF")) == "Disabled"
+    assert variables.format_value(enum_, H("0010")) == "16"
     text = VarSpec("x", "x", Kind.STRING)
-    assert codec.format_value(text, b"AB\x01C  \0\0") == "ABC"
-    assert codec.format_value(text, b"\0\0") is None
+    assert variables.format_value(text, b"AB\x01C  \0\0") == "ABC"
+    assert variables.format_value(text, b"\0\0") is None
 
 
 # ---- writes -------------------------------------------------------------------------
@@ -242,24 +236,24 @@ def test_format_value_kinds() -> None:
 
 def test_setting_frames() -> None:
     lay = layout()
-    assert codec.encode_setting(lay, "battery.date", "2025-01-01") == codec.frame(
+    assert commands.encode_setting(lay, "battery.date", "2025-01-01") == framing.frame(
         H("47000223AC"))
-    assert codec.encode_setting(lay, "ups.test.interval", "Never") == codec.frame(
+    assert commands.encode_setting(lay, "ups.test.interval", "Never") == framing.frame(
         H("4A04020001"))
-    assert codec.encode_setting(lay, "ups.id", "RACK1") == codec.frame(
+    assert commands.encode_setting(lay, "ups.id", "RACK1") == framing.frame(
         H("490010") + b"RACK1".ljust(16, b"\0"))
-    assert codec.encode_setting(lay, "input.transfer.high", "270") == codec.frame(
+    assert commands.encode_setting(lay, "input.transfer.high", "270") == framing.frame(
         H("4A0A02010E"))
-    assert codec.encode_setting(lay, "outlet.group.0.delay.shutdown", "Disabled") == \
-        codec.frame(H("4C0202FFFF"))
-    assert codec.encode_setting(lay, "ups.display.language", "de") == codec.frame(
+    assert commands.encode_setting(lay, "outlet.group.0.delay.shutdown", "Disabled") == \
+        framing.frame(H("4C0202FFFF"))
+    assert commands.encode_setting(lay, "ups.display.language", "de") == framing.frame(
         H("73040200 08".replace(" ", "")))
     with pytest.raises(KeyError):
-        codec.encode_setting(lay, "battery.charge", "50")  # read-only
+        commands.encode_setting(lay, "battery.charge", "50")  # read-only
     with pytest.raises(ValueError):
-        codec.encode_setting(lay, "ups.id", "X" * 17)
+        commands.encode_setting(lay, "ups.id", "X" * 17)
     with pytest.raises(ValueError):
-        codec.encode_setting(lay, "input.transfer.high", "70000")
+        commands.encode_setting(lay, "input.transfer.high", "70000")
 
 
 def test_settings_describe_every_writable_variable() -> None:
@@ -267,7 +261,7 @@ def test_settings_describe_every_writable_variable() -> None:
     # 2:4.7.D / E carry FA limits in the §8 descriptor: max 0118 min 00F5, max 00DC min 00A0.
     assert lay.fields["2:4.7.D"].limits == (245, 280)
     assert lay.fields["2:4.7.E"].limits == (160, 220)
-    found = codec.settings(lay)
+    found = commands.settings(lay)
     voltages = found.pop("experimental.output.voltage.setting")
     assert voltages.enums[:3] == ("VAC100", "VAC120", "VAC200") and len(voltages.enums) == 20
     assert found == {
@@ -291,10 +285,10 @@ def test_settings_describe_every_writable_variable() -> None:
 
 def test_countdown_settings_are_numbers_with_a_special_value() -> None:
     lay = layout()
-    spec, _ = codec.bound_variables(lay)["outlet.group.0.delay.shutdown"]
-    assert codec.format_value(spec, H("FFFF")) == "Disabled"
-    assert codec.format_value(spec, H("0078")) == "120"
-    assert codec.encode_setting(lay, "outlet.group.0.delay.shutdown", "120") == codec.frame(
+    spec, _ = variables.bound_variables(lay)["outlet.group.0.delay.shutdown"]
+    assert variables.format_value(spec, H("FFFF")) == "Disabled"
+    assert variables.format_value(spec, H("0078")) == "120"
+    assert commands.encode_setting(lay, "outlet.group.0.delay.shutdown", "120") == framing.frame(
         H("4C02020078"))
 
 
@@ -302,25 +296,25 @@ def test_countdown_settings_are_numbers_with_a_special_value() -> None:
 
 @pytest.mark.parametrize("name", sorted(COMMAND_FRAMES))
 def test_command_frames(name: str) -> None:
-    assert codec.encode_command(layout(), name) == codec.frame(COMMAND_FRAMES[name])
+    assert commands.encode_command(layout(), name) == framing.frame(COMMAND_FRAMES[name])
 
 
 def test_command_spec_examples_and_sources() -> None:
     lay = layout()
-    assert codec.encode_command(lay, "test.battery.start") == H("6D04020401 4542".replace(
+    assert commands.encode_command(lay, "test.battery.start") == H("6D04020401 4542".replace(
         " ", ""))
-    assert codec.encode_command(lay, "outlet.group.0.load.off") == H("71080241045BE3")
-    assert codec.encode_command(lay, "test.battery.start", "usb") == codec.frame(
+    assert commands.encode_command(lay, "outlet.group.0.load.off") == H("71080241045BE3")
+    assert commands.encode_command(lay, "test.battery.start", "usb") == framing.frame(
         H("6D04020101"))
-    assert codec.encode_command(lay, "load.off", "usb") == codec.frame(H("7108021104"))
+    assert commands.encode_command(lay, "load.off", "usb") == framing.frame(H("7108021104"))
     with pytest.raises(ValueError):
-        codec.encode_command(lay, "load.off", "serial")
+        commands.encode_command(lay, "load.off", "serial")
     for bad in ("outlet.group.1.load.off", "outlet.group.x.load.off", "load.explode",
                 "shutdown.now"):
         with pytest.raises(KeyError):
-            codec.encode_command(lay, bad)
-    assert set(codec.available_commands(lay)) == set(COMMAND_FRAMES) | {
-        f"outlet.group.0.{op}" for op in codec.OUTLET_OPS}
+            commands.encode_command(lay, bad)
+    assert set(commands.available_commands(lay)) == set(COMMAND_FRAMES) | {
+        f"outlet.group.0.{op}" for op in commands.OUTLET_OPS}
 
 
 def test_switched_groups_get_their_target_bits() -> None:
@@ -329,12 +323,12 @@ def test_switched_groups_get_their_target_bits() -> None:
     hdr = H("0A1004000000090001000200")
     blob = hdr + code + bytes(64 - len(hdr) - len(code))
     lay = Layout.from_blob(Header.parse(hdr + code[:4]), blob)
-    assert codec.outlet_group_count(lay) == 3
+    assert variables.outlet_group_count(lay) == 3
     f = lay.fields["2:4.B5"]
     assert (f.offset, f.size) == (32, 4)
-    assert codec.encode_command(lay, "load.off") == codec.frame(H("02000400004704"))
-    assert codec.encode_command(lay, "outlet.group.2.load.on") == codec.frame(
+    assert commands.encode_command(lay, "load.off") == framing.frame(H("02000400004704"))
+    assert commands.encode_command(lay, "outlet.group.2.load.on") == framing.frame(
         H("02000400004402"))
-    values = codec.decode_values(lay, blob)
+    values = variables.decode_values(lay, blob)
     assert values["outlet.group.count"] == "3"
     assert values["outlet.group.2.status"] == "0x0000"

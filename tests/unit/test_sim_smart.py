@@ -8,8 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nutpy.protocols.apcsmart import codec
-from nutpy.protocols.apcsmart.codec import Alert, AlertEvent, Outcome, ReadMode, ReplyLine, Splitter
+from nutpy.protocols.apcsmart.capabilities import (
+    caps_enums,
+    discover,
+    firmware_locale,
+    parse_caps,
+    parse_cmdset,
+)
+from nutpy.protocols.apcsmart.framing import AlertEvent, ReadMode, ReplyLine, Splitter
+from nutpy.protocols.apcsmart.status import Alert, parse_register, status_tokens
+from nutpy.protocols.apcsmart.variables import TRANSFER_REASONS, Outcome, decode, encode
 from nutpy.protocols.devfile import dev_variables
 from nutpy.sim.control import random_garbage
 from nutpy.sim.smart import DEFAULT_CAPS, SmartUps
@@ -431,28 +439,28 @@ def nut_walk(ups: SmartUps, now: float = 0.0) -> tuple[dict[str, str], bytes]:
         return lines[0]
 
     assert read(b"Y") == b"SM"
-    cmdset = codec.parse_cmdset(read(b"a", ReadMode.RAW))
+    cmdset = parse_cmdset(read(b"a", ReadMode.RAW))
     assert cmdset is not None
-    found = codec.discover(cmdset.commands)
+    found = discover(cmdset.commands)
     published: dict[str, str] = {}
     rejected = bytearray()
     for cmd in found.queries:
-        reading = codec.decode(bytes((cmd,)), read(bytes((cmd,))))
+        reading = decode(bytes((cmd,)), read(bytes((cmd,))))
         if reading.outcome is Outcome.BAD:
             rejected.append(cmd)
         for name, value in reading.values.items():
             published.setdefault(name, value)  # b before V: the first row wins
     firmware = read(b"b")
-    if codec.decode(b"b", firmware).outcome is Outcome.VALUE:
+    if decode(b"b", firmware).outcome is Outcome.VALUE:
         published["ups.firmware"] = firmware.decode()
-    status = codec.parse_register(read(b"Q"))
+    status = parse_register(read(b"Q"))
     assert status is not None
-    published["ups.status"] = " ".join(codec.status_tokens(status))
+    published["ups.status"] = " ".join(status_tokens(status))
     if found.caps:
-        entries = codec.parse_caps(read(b"\x1a", ReadMode.CAPS))
+        entries = parse_caps(read(b"\x1a", ReadMode.CAPS))
         assert entries is not None
-        locale = codec.firmware_locale(published.get("ups.firmware", ""))
-        for name, enum in codec.caps_enums(entries, locale, published).items():
+        locale = firmware_locale(published.get("ups.firmware", ""))
+        for name, enum in caps_enums(entries, locale, published).items():
             published[f"{name}/enum"] = " ".join(enum)
     return published, bytes(rejected)
 
@@ -463,7 +471,7 @@ def test_round_trip_of_a_device_dump(dump: str) -> None:
     published, rejected = nut_walk(SmartUps.from_dev((FIXTURES / dump).read_bytes()))
     assert rejected == (b"n" if dump.startswith("matrix") else b"")
     mapped = {name: value for name, value in variables.items()
-              if codec.encode(name, value) is not None}
+              if encode(name, value) is not None}
     assert len(mapped) >= 5
     for name, value in mapped.items():
         if set(value) & ALERT_CHARS:
@@ -473,7 +481,7 @@ def test_round_trip_of_a_device_dump(dump: str) -> None:
             continue
         if name == "input.transfer.reason":
             # NUT 2.2 published the bare letter; newer versions the text.
-            value = codec.TRANSFER_REASONS.get(value, value)
+            value = TRANSFER_REASONS.get(value, value)
         assert published.get(name) == value, name
 
 

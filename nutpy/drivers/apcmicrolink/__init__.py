@@ -1,1 +1,2 @@
-"""APC Microlink (serial) support: a pure codec now, the trio driver later."""
+"""NUT's ``apcmicrolink`` driver: a trio shell (:mod:`.driver`) around the
+session of :mod:`nutpy.protocols.apcmicrolink`."""

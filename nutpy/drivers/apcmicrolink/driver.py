@@ -1,6 +1,6 @@
 """NUT's ``apcmicrolink`` driver: a trio shell around the codec's Session.
 
-The :class:`~nutpy.protocols.apcmicrolink.codec.Session` decides what to send
+The :class:`~nutpy.protocols.apcmicrolink.Session` decides what to send
 and what the bytes mean; this module moves the bytes, keeps the time,
 publishes what the session decoded and turns client requests into writes.
 
@@ -30,21 +30,18 @@ from nutpy.drivers.base import (
     poll_interval,
     publish_driver_info,
 )
-from nutpy.protocols.apcmicrolink.codec import (
-    SOURCES,
+from nutpy.protocols.apcmicrolink.commands import SOURCES, Setting, available_commands, settings
+from nutpy.protocols.apcmicrolink.session import (
     Authenticated,
     AuthFailed,
     Event,
     NoResponse,
     Session,
     SessionLost,
-    Setting,
     State,
     Updated,
     WriteDone,
     WriteFailed,
-    available_commands,
-    settings,
 )
 from nutpy.store import InstCmd, Killpower, Request, Result, ResultCallback, UpsState
 
@@ -171,13 +168,12 @@ class _Connection:
                 self._finish(frame, Result.FAILED)
 
     def _describe(self) -> None:
-        """A layout is known: list its commands and settings."""
+        """A layout is known: list its commands and settings.  It may be another
+        unit's than before: what the first full read does not show goes."""
         layout = self.session.layout
         assert layout is not None
-        commands = available_commands(layout)
-        for gone in set(self.ups.commands.values()) - set(commands):
-            self.ups.remove_command(gone)
-        for command in commands:
+        self.ups.begin_discovery()
+        for command in available_commands(layout):
             self.ups.add_command(command)
         self.settings = settings(layout)
         self.undescribed = set(self.settings)

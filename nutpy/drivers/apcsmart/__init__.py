@@ -1,5 +1,5 @@
 """NUT's ``apcsmart`` driver: APC Smart (UPS-Link) over a serial line.
 
-:mod:`~nutpy.protocols.apcsmart.codec` is the pure protocol layer (bytes in,
-values out); the driver task that polls the line builds on it.
+:mod:`nutpy.protocols.apcsmart` holds the protocol and the whole conversation
+(:mod:`~nutpy.protocols.apcsmart.session`); :mod:`.driver` is its trio shell.
 """

@@ -19,10 +19,10 @@ import ssl
 
 import trio
 
-from nutpy.config import Listen, UpsdConf
+from nutpy.config import Diagnostic, Listen
+from nutpy.frontends.nut.conversation import Conversation
 from nutpy.frontends.nut.session import ServerContext, Session
 from nutpy.listening import ConnectionLimit, peer_address, serve_connections
-from nutpy.protocols.tokenizer import Line, Tokenizer
 
 log = logging.getLogger("nutpy.server")
 
@@ -30,31 +30,8 @@ READ_SIZE = 512  # upsd reads 512 bytes at a time; a parse error drops the rest
 IDLE_TIMEOUT = 60.0  # upsd closes a connection silent for 60 s (hard-coded)
 SEND_TIMEOUT = 10.0  # a client that does not read its replies for this long is cut off
 HANDSHAKE_TIMEOUT = 10.0  # a STARTTLS handshake that has not finished by then is cut off
-OUTPUT_LIMIT = 64 * 1024  # replies held before sending; beyond it, send before reading on
 
 
-def make_tls_context(conf: UpsdConf) -> ssl.SSLContext | None:
-    """The server TLS context from CERTFILE (one PEM: chain and key), if set."""
-    if not conf.certfile:
-        return None
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(conf.certfile)
-    ctx.minimum_version = (ssl.TLSVersion.TLSv1_2 if conf.disable_weak_ssl
-                           else ssl.TLSVersion.MINIMUM_SUPPORTED)
-    if conf.certrequest:
-        ctx.verify_mode = ssl.CERT_REQUIRED if conf.certrequest >= 2 else ssl.CERT_OPTIONAL
-        if conf.certpath:
-            ctx.load_verify_locations(capath=conf.certpath)
-        else:
-            ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
-    return ctx
-
-
-def _loggable(words: list[str]) -> str:
-    """A request as it may appear in the log: a PASSWORD's words are masked."""
-    if words and words[0].upper() == "PASSWORD":
-        return " ".join([words[0], *("****" for _ in words[1:])])
-    return " ".join(words)
 
 
 class Connection:
@@ -66,7 +43,7 @@ class Connection:
         self.stream: trio.abc.Stream = stream
         self.tls = tls
         self.session = Session(ctx, peer_address(stream))
-        self.tokenizer = Tokenizer()
+        self.conversation = Conversation(self.session)
 
     async def run(self) -> None:
         scope = trio.CancelScope()
@@ -92,28 +69,10 @@ class Connection:
                 data = await self.stream.receive_some(READ_SIZE)
                 if not data:
                     return
-                replies: list[str] = []
-                pending = 0
-                events = self.tokenizer.feed(bytes(data), stop_on_error=True)
-                for event in events:
-                    if not isinstance(event, Line):
-                        log.info("client %s: parse error: %s", self.session.address,
-                                 event.message)
-                        continue
+                for batch in self.conversation.receive(bytes(data)):
+                    await self._send(batch)
+                if self.conversation.requests:
                     idle.deadline = trio.current_time() + IDLE_TIMEOUT
-                    if log.isEnabledFor(logging.DEBUG):
-                        log.debug("client %s: %s", self.session.address,
-                                  _loggable(event.words))
-                    reply = self.session.handle(event.words)
-                    replies.append(reply)
-                    pending += len(reply)
-                    if self.session.closing or self.session.start_tls:
-                        break
-                    if pending >= OUTPUT_LIMIT:
-                        await self._send("".join(replies))
-                        replies, pending = [], 0
-                if replies:
-                    await self._send("".join(replies))
                 if self.session.closing:
                     return
                 if self.session.start_tls:
@@ -141,7 +100,7 @@ class Connection:
                 raise
             self.stream = stream
             self.session.tls = True
-            self.tokenizer.reset_line()
+            self.conversation.tls_started()
             log.info("client %s: TLS established (%s, %s)", self.session.address,
                      stream.version(), (stream.cipher() or ("?",))[0])
             return
@@ -149,24 +108,29 @@ class Connection:
         raise trio.ClosedResourceError
 
 
-async def open_listeners(listens: list[Listen],
-                         allow_partial: bool) -> list[trio.SocketListener]:
-    """Bind every LISTEN; fail like upsd if none, or any without allow_partial."""
+async def open_listeners(listens: list[Listen], allow_partial: bool,
+                         path: str = "upsd.conf") -> list[trio.SocketListener]:
+    """Bind every LISTEN; fail like upsd if none, or any without allow_partial.
+
+    A failure is logged as the LISTEN line's error (``path``: upsd.conf).
+    """
     bound: list[trio.SocketListener] = []
-    failures: list[str] = []
+    failures: list[Diagnostic] = []
     for item in listens:
         host: str | None = None if item.address == "*" else item.address
         try:
             listeners = await trio.open_tcp_listeners(item.port, host=host)
-        except OSError as exc:
-            failures.append(f"{item.address} port {item.port}: {exc.strerror or exc}")
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a name that cannot be encoded
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            failures.append(Diagnostic(path, item.lineno, "error", f"cannot listen on "
+                                       f"{item.address} port {item.port}: {reason}"))
             continue
         for listener in listeners:  # trio makes IPv6 sockets V6ONLY
             sockname = listener.socket.getsockname()
             log.info("listening on %s port %s", sockname[0], sockname[1])
         bound.extend(listeners)
     for failure in failures:
-        log.error("cannot listen on %s", failure)
+        log.error("%s", failure)
     if not bound or (failures and not allow_partial):
         for listener in bound:
             await listener.aclose()

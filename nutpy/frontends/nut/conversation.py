@@ -1,0 +1,68 @@
+"""What one connection does with the bytes it reads, with no I/O.
+
+The listener reads; a :class:`Conversation` tokenizes what was read, hands
+each request to the session, and yields the replies in batches to send.  A
+batch is cut when it reaches ``OUTPUT_LIMIT``, and the requests after it are
+only handled once the batch is sent (the generator resumes after the send),
+so a client that pipelines requests without reading gets no more than that
+held for it.  ``STARTTLS`` and ``LOGOUT`` stop the handling of that read:
+the listener must hand over to TLS or close.
+
+The fuzz tests drive this same code, so what they prove is what serves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from nutpy.frontends.nut.session import Session
+from nutpy.protocols.tokenizer import Line, Tokenizer
+
+__all__ = ["OUTPUT_LIMIT", "Conversation", "loggable"]
+
+log = logging.getLogger("nutpy.server")
+
+OUTPUT_LIMIT = 64 * 1024  # replies held before sending; beyond it, send before reading on
+
+
+def loggable(words: list[str]) -> str:
+    """A request as it may appear in the log: a PASSWORD's words are masked."""
+    if words and words[0].upper() == "PASSWORD":
+        return " ".join([words[0], *("****" for _ in words[1:])])
+    return " ".join(words)
+
+
+class Conversation:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.tokenizer = Tokenizer()
+        self.requests = 0  # whole requests in the last read (they keep a client from idling)
+
+    def receive(self, data: bytes) -> Iterator[str]:
+        """The replies to what ``data`` completes, in batches to send in order."""
+        session = self.session
+        replies: list[str] = []
+        pending = 0
+        self.requests = 0
+        for event in self.tokenizer.feed(data, stop_on_error=True):
+            if not isinstance(event, Line):
+                log.info("client %s: parse error: %s", session.address, event.message)
+                continue
+            self.requests += 1
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("client %s: %s", session.address, loggable(event.words))
+            reply = session.handle(event.words)
+            replies.append(reply)
+            pending += len(reply)
+            if session.closing or session.start_tls:
+                break
+            if pending >= OUTPUT_LIMIT:
+                yield "".join(replies)
+                replies, pending = [], 0
+        if replies:
+            yield "".join(replies)
+
+    def tls_started(self) -> None:
+        """Bytes read in the clear before the handshake are not requests under TLS."""
+        self.tokenizer.reset_line()

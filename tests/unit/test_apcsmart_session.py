@@ -1,0 +1,777 @@
+"""The APC Smart session on literal bytes and a virtual clock: no trio, no simulator.
+
+Each test plays the UPS by hand: it reads what the session sends, answers
+with the bytes a Smart-UPS would send, and lets time pass to the session's
+next deadline.  Discovery on real device dumps is the one place the pure
+simulator engine answers instead (a dump has too many queries to type).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable
+
+import pytest
+
+from nutpy.protocols.apcsmart.events import (
+    AlertSeen,
+    Answering,
+    Closed,
+    CommandsFound,
+    Deleted,
+    Discovered,
+    Event,
+    Finished,
+    Garbled,
+    NoAnswerYet,
+    Polled,
+    Settable,
+    Silent,
+    UnusableCaps,
+    Values,
+    Verdict,
+)
+from nutpy.protocols.apcsmart.session import Phase, Session
+from nutpy.protocols.apcsmart.variables import TRANSFER_REASONS
+from nutpy.protocols.devfile import dev_variables
+from nutpy.sim.smart import SmartUps
+from tests.support import FIXTURES
+
+INTERVAL = 2.0
+REPLY = 0.01  # how long a hand-played reply takes
+
+# A small unit: ^Z, K, L, Q, S, U, W, Z, c, f, p, u in its command list.
+CMDSET = b"3.!$%+?=#|.\x1aKLQSUWZcfpu"
+CAPS = b"#u443253257261265"  # u: four choices for every locale
+PROBES = [(b"L", b"230.0"), (b"c", b"UPS_IDEN"), (b"f", b"100.0"), (b"p", b"020"),
+          (b"u", b"253")]
+
+
+POLL = {b"Q": b"08", b"L": b"230.0", b"f": b"100.0"}  # what ready()'s unit answers a poll
+
+
+class Replies(dict[bytes, bytes | None]):
+    """What the UPS answers (None: silence), by the bytes sent last: the longest key
+    that ends them wins, so ``b"@000"`` answers the last digit only.  Polls are
+    answered as the small unit answers them."""
+
+    def answer(self, sent: bytes) -> bytes | None:
+        keys = sorted((key for key in self if sent.endswith(key)), key=len, reverse=True)
+        return self.get(keys[0]) if keys else POLL.get(sent[-1:])
+
+
+class Line:
+    """A session and its virtual clock: what it sends, and the UPS's answers, by hand."""
+
+    def __init__(self, **options: str) -> None:
+        self.session = Session(interval=INTERVAL, **options)
+        self.now = 0.0
+        self.events: list[Event] = self.session.start(self.now)
+
+    def sent(self) -> bytes:
+        return self.session.data_to_send()
+
+    def answer(self, data: bytes, after: float = REPLY) -> list[Event]:
+        self.now += after
+        self.events = self.session.receive_data(data, self.now)
+        return self.events
+
+    def wait(self, seconds: float | None = None) -> list[Event]:
+        """Let time pass: to the next deadline, or ``seconds`` more."""
+        deadline = self.session.next_deadline()
+        assert deadline is not None
+        self.now = deadline if seconds is None else self.now + seconds
+        self.events = self.session.handle_timeout(self.now)
+        return self.events
+
+    def ask(self, query: bytes, reply: bytes) -> list[Event]:
+        """The session must send ``query`` now; the UPS answers ``reply`` (CR LF added)."""
+        assert self.sent() == query
+        return self.answer(reply + b"\r\n")
+
+    def exchange(self, *pairs: tuple[bytes, bytes]) -> list[Event]:
+        events: list[Event] = []
+        for query, reply in pairs:
+            events += self.ask(query, reply)
+        return events
+
+    def timed(self, replies: Replies, *, until_finished: bool = False
+              ) -> list[tuple[float, bytes]]:
+        """Run until the session goes idle (or, ``until_finished``, a request ends): each
+        byte it sends and when, answered from ``replies`` (None or absent: silence).
+        The events on the way are in ``self.events``."""
+        log: list[tuple[float, bytes]] = []
+        events: list[Event] = []
+        for _ in range(200):
+            out = self.sent()
+            if out:
+                log.append((round(self.now, 3), out))
+            if until_finished and of(Finished, events):
+                break  # what it sent next belongs to the poll that follows
+            reply = replies.answer(b"".join(data for _, data in log)) if out else None
+            if reply is not None:
+                events += self.answer(reply + b"\r\n")
+                continue
+            if self.session.phase in (Phase.IDLE, Phase.CLOSED) and not out:
+                break
+            events += self.wait()
+        self.events = events
+        return log
+
+
+def ready(**options: str) -> Line:
+    """A line through the handshake, discovery of the small unit, and its first poll."""
+    line = Line(**options)
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET), *PROBES,
+                  (b"\x1a", CAPS))
+    line.exchange((b"Q", b"08"), (b"L", b"230.0"), (b"f", b"100.0"))
+    assert line.session.phase is Phase.IDLE
+    return line
+
+
+def of(kind: type, events: Iterable[Event]) -> list[Event]:
+    return [e for e in events if isinstance(e, kind)]
+
+
+def values(events: Iterable[Event]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for event in events:
+        if isinstance(event, Values):
+            merged.update(event.values)
+    return merged
+
+
+def finished(events: Iterable[Event]) -> Finished:
+    (done,) = of(Finished, events)
+    assert isinstance(done, Finished)
+    return done
+
+
+def gaps(log: list[tuple[float, bytes]]) -> list[float]:
+    return [round(b[0] - a[0], 2) for a, b in itertools.pairwise(log)]
+
+
+# ---- handshake ---------------------------------------------------------------------
+
+
+def test_the_first_byte_is_y_and_sm_starts_discovery() -> None:
+    line = Line()
+    assert line.sent() == b"Y"
+    assert line.session.next_deadline() == 1.5
+    line.answer(b"SM\r\n")
+    assert line.sent() == b"V"
+    assert line.session.phase is Phase.DISCOVERING
+
+
+def test_an_unanswered_y_is_followed_by_escape_then_y_again() -> None:
+    line = Line()
+    assert line.sent() == b"Y"
+    assert line.wait() == [NoAnswerYet()]
+    assert (line.now, line.sent()) == (1.5, b"\x1b")
+    line.answer(b"NA\r\n")  # ESC's answer is thrown away
+    assert line.sent() == b"Y"
+    line.answer(b"SM\r\n")
+    assert line.session.phase is Phase.DISCOVERING
+
+
+def test_a_wrong_answer_to_y_counts_as_none() -> None:
+    line = Line()
+    assert line.ask(b"Y", b"NA") == [NoAnswerYet()]
+    assert line.sent() == b"\x1b"
+
+
+def test_five_unanswered_handshakes_close_the_session() -> None:
+    line = Line()
+    log = line.timed(Replies({}))
+    assert [data for _, data in log] == [b"Y", b"\x1b"] * 5
+    assert line.now == 15.0
+    assert line.events[-1] == Closed("no APC Smart protocol UPS answers (no SM to Y)")
+    assert line.session.phase is Phase.CLOSED
+    assert line.session.next_deadline() is None
+
+
+# ---- discovery ------------------------------------------------------------------------
+
+
+def test_discovery_reads_firmware_then_a_then_every_query_then_caps() -> None:
+    line = Line()
+    events = line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET),
+                           *PROBES, (b"\x1a", CAPS))
+    assert values(events) == {"input.voltage": "230.0", "ups.id": "UPS_IDEN",
+                              "battery.charge": "100.0", "ups.delay.shutdown": "020",
+                              "input.transfer.high": "253", "ups.mfr": "APC"}
+    assert of(CommandsFound, events) == [CommandsFound((
+        "shutdown.stayoff", "shutdown.return", "test.failure.start", "test.battery.start",
+        "test.battery.stop", "load.off"))]
+    assert events[-1] == Discovered("NA", 5, 6)  # b's answer, as NUT logs it
+    assert line.sent() == b"Q"  # and the first poll begins
+
+
+def test_string_variables_become_writable_strings_of_eight() -> None:
+    events = Line().exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET),
+                             *PROBES)
+    assert of(Settable, events) == [Settable("ups.id", "UPS_IDEN", length=8)]
+
+
+def test_caps_make_their_variables_writable_enums() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET), *PROBES)
+    events = line.ask(b"\x1a", CAPS)
+    assert of(Settable, events) == [
+        Settable("input.transfer.high", "253", enums=("253", "257", "261", "265"))]
+
+
+def test_caps_of_another_locale_are_ignored() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET), *PROBES)
+    assert not of(Settable, line.ask(b"\x1a", b"#uD43127130133136"))  # locale "" here
+
+
+def test_an_unusable_caps_reply_is_reported_and_polling_starts() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET), *PROBES)
+    events = line.ask(b"\x1a", b"NA")
+    assert UnusableCaps(b"NA") in events and not of(Settable, events)
+    assert line.sent() == b"Q"
+
+
+def test_b_wins_over_v() -> None:
+    line = Line()
+    events = line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"60.11.I"),
+                           (b"a", b"3.!.Vb"), (b"V", b"IWI"), (b"b", b"60.11.I"))
+    assert values(events)["ups.firmware"] == "60.11.I"
+    assert events[-1] == Discovered("60.11.I", 1, 0)
+
+
+def test_v_answered_names_the_firmware_when_b_is_not_listed() -> None:
+    line = Line()
+    events = line.exchange((b"Y", b"SM"), (b"V", b"IWI"), (b"a", b"3.!.V"), (b"V", b"IWI"))
+    assert values(events)["ups.firmware"] == "IWI"
+
+
+def test_firmware_in_nuts_table_replaces_a_and_caps() -> None:
+    line = Line()
+    events = line.exchange((b"Y", b"SM"), (b"V", b"8QI"))
+    assert values(events) == {"ups.model": "Smart-UPS"}
+    assert line.sent() == b"9"  # the table's first query: no a
+
+
+def test_without_a_the_old_probe_list_is_used_and_the_model_named() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", b"NA"))
+    log = line.timed(Replies({b"C": b"032.8", b"L": b"230.0", b"/": b"09.31", b"Q": b"08",
+                      b"Y": b"SM"}))
+    probes = [data for _, data in log if data != b"Y"][:11]
+    assert probes == [bytes((b,)) for b in b"CPLOfB\x01nbV/"]
+    assert values(line.events)["ups.model"] == "Matrix-UPS"  # it answered output.current
+
+
+def test_an_unanswered_probe_that_still_says_sm_is_skipped() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET))
+    assert line.sent() == b"L"
+    line.wait()
+    assert line.now == pytest.approx(3.04) and line.sent() == b"Y"
+    line.answer(b"SM\r\n")
+    events = line.exchange(*PROBES[1:], (b"\x1a", CAPS))
+    assert "input.voltage" not in values(events)
+
+
+def test_an_unanswered_probe_without_sm_closes_the_session() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET))
+    assert line.sent() == b"L"
+    line.wait()
+    assert line.sent() == b"Y"
+    assert line.wait() == [Closed("no reply to b'L' during discovery")]
+
+
+@pytest.mark.parametrize("dump", ["smart-ups-1500.dev", "smart-ups-sc1500.dev",
+                                  "smart-ups-rt-3000-xl.dev", "matrix-ups-3000.dev"])
+def test_discovery_of_a_real_dump_publishes_what_nut_published(dump: str) -> None:
+    """The pure simulator answers as the unit in the dump; the session ends up with
+    every value NUT's apcsmart reported (driver.* and device.* are the shell's, and
+    NUT 2.2 published the transfer reason's letter, today's NUT its text)."""
+    data = (FIXTURES / dump).read_bytes()
+    ups = SmartUps.from_dev(data)
+    session = Session(interval=INTERVAL)
+    now = 0.0
+    events = session.start(now)
+    while not of(Discovered, events):
+        out = session.data_to_send()
+        reply = ups.feed(out, now) if out else b""
+        now += 0.01
+        if reply:
+            events += session.receive_data(reply, now)
+        else:
+            deadline = session.next_deadline()
+            assert deadline is not None
+            now = max(now, deadline)
+            events += session.handle_timeout(now)
+    expected = {name: TRANSFER_REASONS.get(value, value) if name == "input.transfer.reason"
+                else value for name, value in dev_variables(data).items()
+                if not name.startswith(("driver.", "device.")) and name != "ups.status"
+                and value != "********"}  # a serial number blanked in the dump
+    assert session.values == expected
+
+
+# ---- polling ---------------------------------------------------------------------------
+
+
+def test_a_poll_is_q_then_the_polled_queries_in_nuts_order() -> None:
+    line = ready()
+    line.wait()
+    assert line.now == pytest.approx(10 * REPLY + 3 * REPLY + INTERVAL)
+    events = line.exchange((b"Q", b"50"), (b"L", b"000.0"), (b"f", b"087.0"))
+    assert values(events) == {"ups.status": "OB LB", "input.voltage": "000.0",
+                              "battery.charge": "087.0"}
+    assert Answering() in events and of(Polled, events)
+
+
+def test_every_query_is_read_again_hourly() -> None:
+    line = ready()
+    line.wait(3600)
+    log = line.timed(Replies({b"Q": b"08", b"L": b"230.0", b"f": b"100.0", b"c": b"UPS_IDEN",
+                      b"p": b"020", b"u": b"253"}))
+    assert b"".join(data for _, data in log) == b"QLcfpu"
+
+
+def test_na_to_a_polled_query_deletes_its_variable_for_good() -> None:
+    line = ready()
+    line.wait()
+    events = line.exchange((b"Q", b"08"), (b"L", b"NA"), (b"f", b"100.0"))
+    assert Deleted(("input.voltage",)) in events and Answering() in events
+    line.wait()
+    line.exchange((b"Q", b"08"))
+    assert line.sent() == b"f"
+
+
+def test_a_garbled_reply_is_not_published_and_the_next_poll_comes_soon() -> None:
+    line = ready()
+    line.wait()
+    began = line.now
+    events = line.exchange((b"Q", b"08"), (b"L", b"23x.0"))
+    assert events == [Values({"ups.status": "OL"}), Garbled(b"L", b"23x.0")]
+    assert line.sent() == b""  # the rest of it may still come: wait, then flush
+    line.answer(b"5\r\n")
+    line.wait()
+    values_, polled = line.ask(b"f", b"100.0")
+    assert values_ == Values({"battery.charge": "100.0"})
+    assert isinstance(polled, Polled)
+    assert (round(polled.seconds, 2), polled.sent, polled.received) == (0.28, 3, 21)
+    line.wait()
+    assert line.sent() == b"Q"
+    assert line.now == pytest.approx(began + 0.28 + 0.25)
+
+
+def test_a_reply_trodden_on_by_more_bytes_is_garbled() -> None:
+    line = ready()
+    line.wait()
+    line.ask(b"Q", b"08")
+    assert line.answer(b"230.0\r\n7") == [Garbled(b"L", b"\x00")]
+
+
+def test_a_reply_cut_short_is_garbled_not_silence() -> None:
+    line = ready()
+    line.wait()
+    line.ask(b"Q", b"08")
+    line.sent()
+    line.answer(b"23")
+    assert line.wait() == [Garbled(b"L", b"\x00")]
+
+
+def test_three_garbled_polls_in_a_row_make_the_data_stale() -> None:
+    line = ready()
+    for poll in range(3):
+        line.wait()
+        events = line.ask(b"Q", b"0G")
+        line.wait()
+        assert (Silent("garbled replies in 3 polls in a row") in line.events) == (poll == 2)
+        assert events == [Garbled(b"Q", b"0G")]
+
+
+def test_an_unanswered_q_knocks_with_y_every_interval() -> None:
+    line = ready()
+    line.wait()
+    assert line.sent() == b"Q"
+    assert line.wait() == [Silent("no reply to Q")]
+    knocked = line.now
+    assert line.sent() == b"Y"
+    assert line.wait() == [Silent("no SM in reply to Y")]
+    line.wait()
+    assert (line.now, line.sent()) == (knocked + INTERVAL, b"Y")
+    line.answer(b"SM\r\n")
+    log = line.timed(Replies({b"Q": b"08", b"L": b"230.0", b"f": b"100.0", b"c": b"UPS_IDEN",
+                      b"p": b"020", b"u": b"253"}))
+    assert b"".join(data for _, data in log) == b"QLcfpu"  # back: everything read
+    assert Answering() in line.events
+
+
+def test_requests_fail_at_once_while_knocking() -> None:
+    line = ready()
+    line.wait()
+    line.sent()
+    line.wait()  # Q unanswered
+    line.sent()
+    line.wait()  # Y unanswered: holding until the next knock
+    ticket = line.session.instcmd("test.battery.start")
+    assert line.session.next_deadline() == line.now
+    assert line.wait(0) == [Finished(ticket, Verdict.FAILED)]
+    assert line.sent() == b""
+
+
+def test_silent_again_after_knocking_closes_the_session() -> None:
+    line = ready()
+    line.wait()
+    line.sent()
+    line.wait()
+    line.ask(b"Y", b"SM")
+    assert line.sent() == b"Q"
+    assert line.wait() == [Closed("no reply to Q")]
+
+
+# ---- alerts --------------------------------------------------------------------------------
+
+ALERTS = [  # (Q before, alert byte, ups.status at once)
+    (b"08", b"!", "OB"), (b"10", b"$", "OL"), (b"08", b"%", "OL LB"), (b"50", b"+", "OB"),
+    (b"08", b"#", "OL RB"), (b"08", b"?", "OL OVER"), (b"28", b"=", "OL"),
+]
+
+
+@pytest.mark.parametrize(("register", "alert", "status"), ALERTS)
+def test_each_alert_changes_the_status_at_once_and_an_idle_session_polls(
+        register: bytes, alert: bytes, status: str) -> None:
+    line = ready()
+    line.wait()
+    line.exchange((b"Q", register), (b"L", b"230.0"), (b"f", b"100.0"))
+    events = line.answer(alert, after=0.002)
+    assert events[1:] == [Values({"ups.status": status})]
+    assert line.sent() == b"Q"  # confirm it
+
+
+@pytest.mark.parametrize("alert", [b"&", b"|", b"*", b"!"])
+def test_alerts_that_change_no_status_bit_publish_nothing(alert: bytes) -> None:
+    line = ready()
+    line.wait()
+    line.exchange((b"Q", b"10"), (b"L", b"000.0"), (b"f", b"099.0"))  # on battery already
+    events = line.answer(alert)
+    assert [type(e) for e in events] == [AlertSeen]
+    assert line.sent() == b""
+
+
+def test_an_alert_inside_a_reply_is_acted_on_and_the_reply_kept() -> None:
+    line = ready()
+    line.wait()
+    line.ask(b"Q", b"08")
+    assert line.sent() == b"L"
+    events = line.answer(b"23!0.0\r\n")
+    assert values(events) == {"ups.status": "OB", "input.voltage": "230.0"}
+
+
+# ---- instant commands -----------------------------------------------------------------------
+
+
+def run(line: Line, submit: Callable[[], int], replies: Replies
+        ) -> tuple[Verdict, list[tuple[float, bytes]], tuple[str, ...]]:
+    """Bring the session to rest, then carry out a request: its verdict, the bytes it
+    sent (times from its first byte), its notes."""
+    line.timed(Replies())
+    ticket = submit()
+    first = line.wait(0)
+    log: list[tuple[float, bytes]] = []
+    if not of(Finished, first):
+        log = line.timed(replies, until_finished=True)
+        line.events = first + line.events
+    start = log[0][0] if log else line.now
+    done = finished(line.events)
+    assert done.ticket == ticket
+    return done.verdict, [(round(t - start, 3), data) for t, data in log], done.notes
+
+
+def command(line: Line, name: str, param: str | None = None,
+            replies: dict[bytes, bytes | None] | None = None
+            ) -> tuple[Verdict, bytes, list[float], tuple[str, ...]]:
+    verdict, log, notes = run(line, lambda: line.session.instcmd(name, param),
+                              Replies(replies or {}))
+    return verdict, b"".join(data for _, data in log), gaps(log), notes
+
+
+def test_a_simple_command_is_one_byte_answered_ok() -> None:
+    assert command(ready(), "test.battery.start", replies={b"W": b"OK"})[:2] == (
+        Verdict.SUCCESS, b"W")
+
+
+def test_a_simple_command_refused_fails() -> None:
+    verdict, sent, _, notes = command(ready(), "test.failure.start", replies={b"U": b"NA"})
+    assert (verdict, sent, notes) == (Verdict.FAILED, b"U", ("refused or unanswered",))
+
+
+def test_a_command_this_unit_lacks_is_invalid_and_an_unknown_one_unknown() -> None:
+    line = ready()
+    assert command(line, "calibrate.start")[:2] == (Verdict.INVALID, b"")
+    assert command(line, "beeper.on")[:2] == (Verdict.UNKNOWN, b"")
+    assert command(line, "test.battery.start", "now")[:2] == (Verdict.INVALID, b"")
+
+
+def test_cut_commands_need_the_same_request_again_3_to_15_s_later() -> None:
+    line = ready()
+    verdict, sent, _, notes = command(line, "shutdown.stayoff")
+    assert (verdict, sent) == (Verdict.FAILED, b"")
+    assert notes[0].startswith("not sent: NUT's rule")
+    line.wait(16)
+    assert command(line, "load.off")[:2] == (Verdict.FAILED, b"")  # 16 s: too late
+    line.wait(2)
+    assert command(line, "load.off")[:2] == (Verdict.FAILED, b"")  # 2 s: too soon
+    line.wait(5)
+    assert command(line, "load.off")[0] is Verdict.SUCCESS
+
+
+def confirmed(line: Line) -> Line:
+    """A line on which a power-cutting command was asked for two polls (4 s) ago."""
+    command(line, "shutdown.return")
+    for _ in range(2):
+        line.timed(Replies())
+        line.wait()
+    line.timed(Replies())
+    return line
+
+
+def test_shutdown_stayoff_presses_k_twice_1_5_s_apart() -> None:
+    verdict, sent, times, _ = command(confirmed(ready()), "shutdown.stayoff",
+                                      replies={b"K": None})
+    assert (verdict, sent, times) == (Verdict.FAILED, b"KK", [1.5])  # no OK after the 2nd
+
+
+def test_shutdown_stayoff_confirmed_by_ok() -> None:
+    line = confirmed(ready())
+    ticket = line.session.instcmd("shutdown.stayoff")
+    line.wait(0)
+    assert line.sent() == b"K"
+    line.wait()
+    assert line.session.next_deadline() == pytest.approx(line.now + 1.3)
+    line.wait()
+    assert line.sent() == b"K"
+    assert finished(line.answer(b"OK\r\n")) == Finished(ticket, Verdict.SUCCESS)
+
+
+def test_a_reply_in_the_peek_window_aborts_the_double_press() -> None:
+    line = confirmed(ready())
+    ticket = line.session.instcmd("shutdown.stayoff")
+    line.wait(0)
+    assert line.sent() == b"K"
+    events = line.answer(b"NA\r\n", after=0.1)
+    assert finished(events) == Finished(ticket, Verdict.FAILED, ("refused or unanswered",))
+
+
+def test_load_off_takes_silence_after_the_second_z_as_done() -> None:
+    assert command(confirmed(ready()), "load.off", replies={b"Z": None})[:3] == (
+        Verdict.SUCCESS, b"ZZ", [1.5])
+
+
+def test_shutdown_return_confirmed_by_a_bare_star() -> None:
+    line = confirmed(ready())
+    ticket = line.session.instcmd("shutdown.return")
+    line.wait(0)
+    assert line.sent() == b"S"
+    assert finished(line.answer(b"*")) == Finished(ticket, Verdict.SUCCESS)
+
+
+def test_shutdown_return_at_sends_three_digits_paced() -> None:
+    assert command(confirmed(ready()), "shutdown.return", "at:3",
+                   replies={b"@003": b"OK"})[:3] == (
+        Verdict.SUCCESS, b"@003", [0.2, 0.05, 0.05])
+
+
+def test_shutdown_return_at_two_digits_refused_is_reset_with_y() -> None:
+    verdict, sent, times, _ = command(confirmed(ready()), "shutdown.return", "at:12",
+                                      replies={b"Y": b"SM"})
+    assert (verdict, sent, times) == (Verdict.FAILED, b"@12Y", [0.2, 0.05, 1.5])
+
+
+def test_shutdown_return_cs_on_line_simulates_a_failure_first() -> None:
+    verdict, sent, times, _ = command(confirmed(ready()), "shutdown.return", "cs",
+                                      replies={b"U": b"OK", b"S": b"OK"})
+    assert (verdict, sent) == (Verdict.SUCCESS, b"QUS")
+    assert times == [REPLY, 3.5 + REPLY]
+
+
+def test_calibration_reads_q_first_and_sends_d_only_if_it_changes_something() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", b"3.!.DQ"))
+    line.timed(Replies({b"Q": b"08"}))
+    assert command(line, "calibrate.stop")[:2] == (Verdict.SUCCESS, b"Q")
+    assert command(line, "calibrate.start", replies={b"D": b"OK"})[:2] == (
+        Verdict.SUCCESS, b"QD")
+    assert command(line, "calibrate.start", replies={b"Q": b"0G"})[:2] == (
+        Verdict.FAILED, b"Q")
+
+
+def test_load_on_presses_twice_and_reads_nothing() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", b"3.!.\x0eQ"))
+    line.timed(Replies({b"Q": b"08"}))
+    assert command(line, "load.on")[:3] == (Verdict.SUCCESS, b"\x0e\x0e", [1.5])
+
+
+# ---- writes ---------------------------------------------------------------------------------
+
+
+def setvar(line: Line, name: str, value: str, replies: Replies
+           ) -> tuple[Verdict, bytes, list[float], list[Event]]:
+    verdict, log, _ = run(line, lambda: line.session.set_variable(name, value), replies)
+    return verdict, b"".join(data for _, data in log), gaps(log), line.events
+
+
+class Eeprom(Replies):
+    """``u`` answers from a list of values, moving on at every ``-`` answered OK."""
+
+    def __init__(self, values: list[bytes], minus: bytes = b"OK") -> None:
+        super().__init__({b"-": minus})
+        self.choices = values
+
+    def answer(self, sent: bytes) -> bytes | None:
+        if sent.endswith(b"u"):
+            return self.choices[0]
+        if sent.endswith(b"-") and self[b"-"] == b"OK":
+            self.choices.append(self.choices.pop(0))
+        return super().answer(sent)
+
+
+def test_an_enum_is_stepped_with_minus_until_it_reads_the_value() -> None:
+    verdict, sent, _, events = setvar(ready(), "input.transfer.high", "261",
+                                      Eeprom([b"253", b"257", b"261", b"265"]))
+    assert (verdict, sent) == (Verdict.SUCCESS, b"u-u-u")
+    assert Values({"input.transfer.high": "261"}) in events
+
+
+def test_an_enum_back_at_its_start_gives_up() -> None:
+    verdict, sent, _, events = setvar(ready(), "input.transfer.high", "300",
+                                      Eeprom([b"253", b"257"]))
+    assert (verdict, sent) == (Verdict.FAILED, b"u-u-u")
+    assert Values({"input.transfer.high": "253"}) in events
+
+
+def test_an_enum_whose_minus_is_refused_gives_up() -> None:
+    verdict, sent, _, _ = setvar(ready(), "input.transfer.high", "261",
+                                 Eeprom([b"253", b"257"], minus=b"NO"))
+    assert (verdict, sent) == (Verdict.FAILED, b"u-")
+
+
+def test_a_string_is_written_as_minus_and_eight_cr_padded_bytes() -> None:
+    line = ready()
+    ticket = line.session.set_variable("ups.id", "rack7")
+    line.wait(0)
+    answers = {0: b"UPS_IDEN", 9: b"OK", 10: b"rack7"}  # by the byte's place in the exchange
+    log: list[tuple[float, bytes]] = []
+    while not of(Finished, line.events):
+        out = line.sent()
+        if out:
+            log.append((line.now, out))
+            if len(log) - 1 in answers:
+                line.answer(answers[len(log) - 1] + b"\r\n")
+                continue
+        line.wait()
+    assert b"".join(data for _, data in log) == b"c-rack7\r\r\rc"
+    assert gaps(log)[1:3] == [0.2, 0.05]
+    assert finished(line.events) == Finished(ticket, Verdict.SUCCESS)
+    assert Values({"ups.id": "rack7"}) in line.events
+
+
+def test_a_string_too_long_is_invalid_after_reading_the_current_one() -> None:
+    assert setvar(ready(), "ups.id", "123456789", Replies({b"c": b"UPS_IDEN"}))[:2] == (
+        Verdict.INVALID, b"c")
+
+
+def test_writing_the_current_value_writes_nothing() -> None:
+    assert setvar(ready(), "input.transfer.high", "253", Replies({b"u": b"253"}))[:2] == (
+        Verdict.SUCCESS, b"u")
+
+
+def test_a_variable_that_is_not_writable_is_unknown() -> None:
+    line = ready()
+    assert setvar(line, "battery.charge", "50", Replies())[:2] == (Verdict.UNKNOWN, b"")
+    assert setvar(line, "no.such.thing", "1", Replies())[:2] == (Verdict.UNKNOWN, b"")
+
+
+# ---- killpower --------------------------------------------------------------------------------
+
+KILLPOWER = [  # (ups.conf options, Q, the UPS's answers, bytes sent)
+    ({}, b"08", {b"@000": b"OK"}, b"Q@000"),
+    ({}, b"10", {b"S": b"OK"}, b"QS"),
+    ({"sdtype": "0"}, b"10", {b"S": b"OK"}, b"QS"),
+    ({"sdtype": "1"}, b"08", {b"@000": b"OK"}, b"Q@000"),
+    ({"sdtype": "1"}, b"10", {b"S": b"OK"}, b"QS"),
+    ({"sdtype": "1"}, b"10", {b"S": b"NA", b"@000": b"OK"}, b"QS@000"),
+    ({"sdtype": "2"}, b"08", {b"Z": None}, b"QZZ"),
+    ({"sdtype": "3"}, b"10", {b"KK": b"OK"}, b"QKK"),
+    ({"sdtype": "4"}, b"08", {b"U": b"OK", b"S": b"OK"}, b"QUS"),
+    ({"sdtype": "4"}, b"10", {b"S": b"OK"}, b"QS"),
+    ({"sdtype": "5", "awd": "12"}, b"10", {b"@12": b"OK"}, b"Q@12"),
+    ({"advorder": "20"}, b"10", {b"K": None, b"S": b"OK"}, b"QKKS"),
+    ({"advorder": "3"}, b"08", {b"Z": None}, b"QZZ"),
+    ({"advorder": "N", "sdtype": "3"}, b"10", {b"KK": b"OK"}, b"QKK"),
+]
+
+
+@pytest.mark.parametrize(("options", "register", "replies", "wire"), KILLPOWER)
+def test_killpower_follows_sdtype_and_advorder(options: dict[str, str], register: bytes,
+                                               replies: dict[bytes, bytes | None],
+                                               wire: bytes) -> None:
+    line = ready(**options)
+    verdict, log, notes = run(line, line.session.killpower,
+                              Replies({b"Q": register, **replies}))
+    assert (verdict, b"".join(data for _, data in log)) == (Verdict.SUCCESS, wire)
+    assert notes[-1].endswith("confirmed; output off after its 20 s shutdown delay, "
+                              + ("staying off until switched on" if wire[-1:] in b"KZ"
+                                 else "back on when the mains return"))
+
+
+def test_killpower_names_each_refusal() -> None:
+    line = ready(advorder="01")
+    verdict, _, notes = run(line, line.session.killpower,
+                            Replies({b"S": b"NA", b"@000": b"OK"}))
+    assert verdict is Verdict.SUCCESS
+    assert notes == ("on line: soft hibernate (S) refused or unanswered",
+                     "on line: hard hibernate (@000) confirmed; output off after its 20 s "
+                     "shutdown delay, back on when the mains return")
+
+
+def test_killpower_with_an_unreadable_status_assumes_on_battery() -> None:
+    line = ready(sdtype="1")
+    verdict, log, notes = run(line, line.session.killpower, Replies({b"Q": b"0G"}))
+    assert verdict is Verdict.FAILED
+    assert notes[0] == "status unreadable: assuming on battery and low, as NUT does"
+    assert b"".join(data for _, data in log).startswith(b"QS")
+
+
+@pytest.mark.parametrize("options", [{"sdtype": "9"}, {"advorder": "15"}, {"awd": "1234"}])
+def test_unusable_shutdown_options_are_refused(options: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        Session(interval=INTERVAL, **options)
+
+
+# ---- the end of the line ----------------------------------------------------------------------
+
+
+def test_end_of_stream_fails_the_request_under_way_and_those_queued() -> None:
+    line = ready()
+    first = line.session.instcmd("test.battery.start")
+    second = line.session.instcmd("test.battery.start")
+    line.wait(0)
+    assert line.sent() == b"W"
+    events = line.answer(b"")
+    assert events == [Finished(first, Verdict.FAILED), Finished(second, Verdict.FAILED),
+                      Closed("end of file on the port")]
+    assert line.session.phase is Phase.CLOSED
+
+
+def test_a_closed_session_fails_new_requests_and_ignores_bytes() -> None:
+    line = Line()
+    line.answer(b"")
+    ticket = line.session.instcmd("test.battery.start")
+    assert line.answer(b"SM\r\n") == [Finished(ticket, Verdict.FAILED)]
+    assert line.sent() == b"" and line.session.next_deadline() is None
+
+
+def test_goodbye_is_r() -> None:
+    assert Line().session.goodbye() == b"R"
