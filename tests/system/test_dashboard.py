@@ -345,7 +345,9 @@ def test_a_ups_value_is_shown_as_text_never_as_markup(site: Site,
 def test_a_phone_sees_the_page_without_scrolling_sideways(site: Site,
                                                           browser: webdriver.Chrome,
                                                           tmp_path: Path) -> None:
-    browser.set_window_size(390, 844)
+    # A headless window is at least 500 px wide: emulate the phone's screen instead.
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
     try:
         for path, ready in (("/", 'article.card[data-ups="smt"]'),
                             ("/ups/smt", "table.settings")):
@@ -353,10 +355,11 @@ def test_a_phone_sees_the_page_without_scrolling_sideways(site: Site,
             until(browser, present(ready))
             wide, viewport = browser.execute_script(
                 "return [document.documentElement.scrollWidth, window.innerWidth]")
+            assert viewport == 390
             assert wide <= viewport, (path, wide, viewport)
         browser.save_screenshot(str(tmp_path / "phone.png"))
     finally:
-        browser.set_window_size(1280, 900)
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     quiet_console(browser)
 
 

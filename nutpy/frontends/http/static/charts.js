@@ -9,7 +9,7 @@
 /* global uPlot */
 import {history, outcome} from "./api.js";
 import {fill, h} from "./dom.js";
-import {number} from "./words.js";
+import {number, when} from "./words.js";
 
 const CHARTS = [
   {name: "battery.charge", label: "Battery charge", unit: "%", color: "#2e8540", percent: true},
@@ -116,7 +116,8 @@ export class HistoryCharts {
     return {
       width,
       height: HEIGHT,
-      legend: {live: true},
+      legend: {show: false},  // the caption says the value: the latest, or the pointed one
+      hooks: {setCursor: [(u) => this.caption(chart.name, u.cursor.idx)]},
       cursor: {drag: {x: false, y: false}},
       scales: {
         x: {time: true, range: () => [this.from, this.to]},
@@ -130,7 +131,6 @@ export class HistoryCharts {
         fill: `${chart.color}22`,
         paths: uPlot.paths.stepped({align: 1}),
         points: {show: false},
-        value: (u, value) => (value === null ? "–" : `${Number(value.toFixed(1))} ${chart.unit}`),
       }],
     };
   }
@@ -140,11 +140,13 @@ export class HistoryCharts {
     fill(this.grid);
     for (const chart of CHARTS) {
       if (!this.points.has(chart.name)) continue;  // this UPS does not report it
+      const value = h("span", {class: "value"});
       const figure = h("figure", {class: "chart", dataset: {series: chart.name}},
-        h("figcaption", {}, `${chart.label} (${chart.unit})`));
+        h("figcaption", {}, chart.label, " ", value));
       this.grid.append(figure);
-      const plot = new uPlot(this.options(chart, figure.clientWidth), this.columns(chart), figure);
-      this.plots.set(chart.name, {plot, figure, chart});
+      const entry = {figure, chart, value, plot: null};
+      this.plots.set(chart.name, entry);
+      entry.plot = new uPlot(this.options(chart, figure.clientWidth), this.columns(chart), figure);
       this.count(chart.name);
     }
     this.note.textContent = this.plots.size ? ""
@@ -154,6 +156,20 @@ export class HistoryCharts {
   count(name) {
     const {figure} = this.plots.get(name);
     figure.dataset.points = String(this.points.get(name).filter(([, v]) => v !== null).length);
+    this.caption(name, null);
+  }
+
+  // "236.1 V" (the latest), or "230 V at 11:02:10" where the pointer is.
+  caption(name, index) {
+    const entry = this.plots.get(name);
+    if (!entry || !entry.plot) return;
+    const [times, values] = entry.plot.data;
+    let i = index ?? values.length - 1;
+    while (i >= 0 && values[i] === null && index === null) i--;  // the latest known
+    const value = i >= 0 ? values[i] : null;
+    const shown = value === null || value === undefined ? "–"
+      : `${Number(value.toFixed(1))} ${entry.chart.unit}`;
+    entry.value.textContent = index === null ? shown : `${shown} at ${when(times[i])}`;
   }
 
   redraw() {
