@@ -34,11 +34,8 @@ EXPECTED = {
     "experimental.outlet.group.0.status.cause": "SystemInitialization",
     "experimental.output.energy": "123456", "ups.display.language": "en",
     "ups.status": "OL", "input.transfer.reason": "AcceptableInput",
-    "outlet.group.count": "1",
+    "outlet.group.count": "1", "experimental.device.status": "OL",
 }
-# What the driver adds to the codec's values for that state (NUT's rendering
-# of the status word 2:4.A).
-DRIVER_ADDS = {"experimental.device.status": "OL"}
 
 
 # Instant command -> the exact frame (spec §6 values, §8 layout).

@@ -37,7 +37,7 @@ from nutpy.store import (
 )
 from nutpy.wiring import make_driver
 from tests.support.aio import next_change
-from tests.support.expected import COMMAND_FRAMES, DRIVER_ADDS, EXPECTED
+from tests.support.expected import COMMAND_FRAMES, EXPECTED
 
 H = bytes.fromhex
 MAXAGE = 15.0
@@ -166,7 +166,7 @@ async def test_run_publishes_every_variable(port: str,
     values = {v.name: v.value for v in ups.variables.values()}
     version = values.pop("driver.version")
     assert version and values.pop("driver.version.internal") == version
-    assert values == EXPECTED | DRIVER_ADDS | DRIVER_VARS | {"driver.parameter.port": port}
+    assert values == EXPECTED | DRIVER_VARS | {"driver.parameter.port": port}
 
 
 async def test_settings_and_commands_are_described(
@@ -378,9 +378,7 @@ async def _watch_values(r: Rig, seconds: float, *, stay_fresh: bool) -> int:
             values = r.values()
             for name, value in EXPECTED.items():
                 assert values.get(name, value) == value, (name, values.get(name))
-            for name, value in DRIVER_ADDS.items():
-                assert values.get(name, value) == value, (name, values.get(name))
-            assert values.keys() <= EXPECTED.keys() | DRIVER_ADDS.keys() | {
+            assert values.keys() <= EXPECTED.keys() | {
                 "driver.name", "driver.version", "driver.version.internal",
                 "driver.parameter.port", "device.type"}
             if stay_fresh:

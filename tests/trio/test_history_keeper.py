@@ -7,7 +7,9 @@ works.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -77,14 +79,25 @@ async def test_entries_are_written_with_their_numbers(tmp_path: Path) -> None:
         nursery.cancel_scope.cancel()
 
 
+def _fill_up(connection: sqlite3.Connection) -> None:
+    """The disk is full: no page may be added, and no room is left in the pages there are."""
+    connection.execute("PRAGMA journal_mode = DELETE")  # WAL frames would not count
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    connection.execute(f"PRAGMA max_page_count = {pages + 4}")
+    with contextlib.suppress(sqlite3.OperationalError):
+        for i in range(100_000):
+            with connection:
+                connection.execute("INSERT INTO events (t, kind, message, details) "
+                                   "VALUES (?, 'fsd', 'x', '{}')", (float(i),))
+
+
 async def test_a_full_disk_pauses_history_with_one_warning(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     store = _fresh_store()
     ups = store.get("u")
     assert ups is not None
     history = await _keeper(tmp_path, store)
-    pages = history.db.connection.execute("PRAGMA page_count").fetchone()[0]
-    history.db.connection.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full
+    _fill_up(history.db.connection)
     caplog.set_level(logging.INFO, logger="nutpy.history")
     async with trio.open_nursery() as nursery:
         nursery.start_soon(history.run)
