@@ -381,6 +381,24 @@ def test_a_page_left_behind_gives_back_its_connection(site: Site,
     quiet_console(browser)
 
 
+def test_without_history_the_page_says_so_and_the_rest_works(
+        tmp_path: Path, browser: webdriver.Chrome) -> None:
+    port, http_port = free_port(), free_port()
+    confdir = write_config(tmp_path, upsd_conf=f"LISTEN 127.0.0.1 {port}\n",
+                           ups_conf="[plain]\n  driver = dummy-ups\n  port = plain.dev\n",
+                           files={"plain.dev": b"ups.status: OB LB\nbattery.charge: 9\n"})
+    (confdir / "nutpy.conf").write_text(f"HTTP_LISTEN 127.0.0.1 {http_port}\nHISTORY off\n")
+    with nutpy_server(confdir, port):
+        browser.get(f"http://127.0.0.1:{http_port}/ups/plain")
+        until(browser, shows('section[data-section="history"]', "keeps no history"))
+        status = text_of(browser, 'article.card[data-ups="plain"] .status')
+        assert "on battery" in status and "low battery" in status
+        assert not browser.find_element(By.CSS_SELECTOR, "p.ranges").is_displayed()
+        quiet_console(browser, "/api/v1/history?ups=plain&range=hour&series=battery.charge%2C"
+                      "battery.runtime%2Cups.load%2Cinput.voltage%2Cups.temperature - Failed "
+                      "to load resource: the server responded with a status of 404")
+
+
 # ---- the files, as any HTTP client sees them -----------------------------------------
 
 

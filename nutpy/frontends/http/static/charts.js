@@ -49,10 +49,9 @@ export class HistoryCharts {
     this.json = h("a", {download: ""}, "JSON");
     this.note = h("p", {class: "note", role: "status"});
     this.grid = h("div", {class: "charts"});
-    this.el = h("div", {},
-      h("p", {class: "ranges", role: "group", "aria-label": "Time range"}, "Last ",
-        this.buttons, h("span", {class: "export"}, "Export: ", this.csv, " · ", this.json)),
-      this.note, this.grid);
+    this.ranges = h("p", {class: "ranges", role: "group", "aria-label": "Time range"}, "Last ",
+      this.buttons, h("span", {class: "export"}, "Export: ", this.csv, " · ", this.json));
+    this.el = h("div", {}, this.ranges, this.note, this.grid);
     this.resize = () => this.fit();
     window.addEventListener("resize", this.resize);
     this.ticker = setInterval(() => this.tick(), TICK);
@@ -70,11 +69,12 @@ export class HistoryCharts {
     const answer = await history(this.ups, range, CHARTS.map((chart) => chart.name));
     if (range !== this.range) return;  // another range was asked for meanwhile
     this.points.clear();
+    const kept = answer.body.error !== "FEATURE-NOT-CONFIGURED";
+    this.ranges.hidden = !kept;
     if (!answer.ok) {
       this.draw();
-      this.note.textContent = answer.body.error === "FEATURE-NOT-CONFIGURED"
-        ? "This server keeps no history (HISTORY in nutpy.conf)."
-        : `No history: ${outcome(answer).text}`;
+      this.note.textContent = kept ? `No history: ${outcome(answer).text}`
+        : "This server keeps no history (HISTORY in nutpy.conf).";
       return;
     }
     const {from, to, series} = answer.body;
