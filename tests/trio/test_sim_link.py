@@ -80,3 +80,43 @@ async def test_link_cuts_short_exactly_the_next_n_replies(
         replies.append(await host.receive_some())
         nursery.cancel_scope.cancel()
     assert replies == [b"SM", b"SM", b"SM\r\n", b"SM\r\n"]
+
+
+async def test_inject_puts_exactly_its_bytes_on_the_line_at_once(
+        autojump_clock: trio.testing.MockClock) -> None:
+    link = SimLink(SmartUps())
+    host, sim = trio.testing.memory_stream_pair()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(link.serve, sim)
+        await trio.sleep(TICK_INTERVAL / 2)
+        start = trio.current_time()
+        assert link.control("inject 21 00 0a ff") == ["OK"]
+        data = await host.receive_some(100)
+        took = trio.current_time() - start
+        nursery.cancel_scope.cancel()
+    assert (data, took) == (b"!\x00\n\xff", 0)  # even in dumb mode: it is the wire's
+
+
+async def test_garble_makes_noise_on_the_idle_line_and_in_replies_at_its_rate(
+        autojump_clock: trio.testing.MockClock) -> None:
+    link = SimLink(SmartUps(), seed=5, baud=2400)
+    host, sim = trio.testing.memory_stream_pair()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(link.serve, sim)
+        assert link.control("garble 5") == ["OK"]
+        heard = b""
+        with trio.move_on_after(10):  # 2400 byte times of an idle line
+            while True:
+                heard += await host.receive_some(100)
+        assert 80 < len(heard) < 160  # 5 % of 2400
+        assert link.control("garble 50") == ["OK"]
+        intact = 0
+        for _ in range(50):
+            await host.send_all(b"Y")
+            heard = b""
+            with trio.move_on_after(0.1):
+                while True:
+                    heard += await host.receive_some(100)
+            intact += b"SM\r\n" in heard
+        nursery.cancel_scope.cancel()
+    assert intact < 50 * 0.5 ** 4 * 3  # a reply is intact when noise spares its 4 bytes
