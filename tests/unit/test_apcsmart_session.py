@@ -377,12 +377,17 @@ def test_a_reply_trodden_on_by_more_bytes_is_garbled() -> None:
     assert line.answer(b"230.0\r\n7") == [Garbled(b"L", b"\x00")]
 
 
-def test_a_reply_cut_short_is_garbled_not_silence() -> None:
+def test_a_reply_cut_short_is_garbled_not_silence_half_a_second_after_its_last_byte() -> None:
+    """A UPS sends a reply in one go: silence inside one means its LF was lost
+    (to noise, say), and waiting the 3 s a reply may take to begin would leave
+    the data that much older."""
     line = ready()
     line.wait()
     line.ask(b"Q", b"08")
     line.sent()
-    line.answer(b"23")
+    line.answer(b"2")
+    line.answer(b"3", after=0.3)
+    assert line.session.next_deadline() == pytest.approx(line.now + 0.5)
     assert line.wait() == [Garbled(b"L", b"\x00")]
 
 

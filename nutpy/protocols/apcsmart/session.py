@@ -145,6 +145,7 @@ __all__ = ["Phase", "Session"]
 
 FULL_SCAN_EVERY = 3600.0  # NUT reads the non-polled variables hourly
 RESYNC_PAUSE = 0.25  # after a garbled reply: let the rest of it arrive, then flush
+LINE_GAP = 0.5  # a reply begun, then silent this long, was cut short (its LF lost to noise)
 GARBLED_POLLS = 3  # this many polls in a row without a readable Q make the data stale
 STATUS_READS = 3  # Q asked at most this often in a row for one confirmation
 # Stands in for a garbled line (too long, cut short, or trodden on by more
@@ -269,6 +270,7 @@ class Session:
         self._jobs: deque[_Job] = deque()
         self._tickets = 0
         self._now = 0.0
+        self._heard_at = 0.0  # when the last byte came
         self._script: _Script[None] | None = None
         self._waiting: _Wait | None = None
 
@@ -293,6 +295,11 @@ class Session:
             return None
         if self._jobs and isinstance(waiting, _Idle | _Hold):
             return self._now  # a request is waiting to be taken: now
+        return self._deadline(waiting)
+
+    def _deadline(self, waiting: _Wait) -> float:
+        if isinstance(waiting, _Read) and self._splitter.pending:
+            return min(waiting.deadline, self._heard_at + LINE_GAP)
         return waiting.deadline
 
     def receive_data(self, data: bytes, now: float) -> list[Event]:
@@ -304,6 +311,7 @@ class Session:
             self._close("end of file on the port")
             return self._take_events()
         self.bytes_received += len(data)
+        self._heard_at = now
         for item in self._splitter.feed(data):
             if isinstance(item, AlertEvent):
                 self._on_alert(item.alert)
@@ -323,7 +331,7 @@ class Session:
         waiting = self._waiting
         if isinstance(waiting, _Hold):
             self._reject_jobs()
-        if waiting is None or (now < waiting.deadline and not
+        if waiting is None or (now < self._deadline(waiting) and not
                                (self._jobs and isinstance(waiting, _Idle))):
             return self._take_events()
         if isinstance(waiting, _Read):
