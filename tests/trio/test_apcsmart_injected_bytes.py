@@ -31,6 +31,7 @@ from nutpy.sim.link import SimLink
 from nutpy.sim.smart import SmartUps
 from nutpy.store import Request, Store
 from tests.support import FIXTURES
+from tests.support.aio import wired
 
 ALERTS = bytes(alert.value for alert in Alert)
 SINGLE_BYTES = [bytes((b,)) for b in range(256)]
@@ -54,10 +55,8 @@ async def on_the_line(engine: SmartUps) -> AsyncIterator[tuple[SimLink, list[str
     driver = ApcSmart(DriverSetup(UpsConfig("su", 1, "apcsmart", "sim:smart",
                                             options={"pollinterval": "2"}), Path("."), {}))
     link = SimLink(engine, seed=1, baud=2400)
-    host, far = trio.testing.memory_stream_pair()
     _send, receive = trio.open_memory_channel[Request](1)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(link.serve, far)
+    async with wired(link) as host, trio.open_nursery() as nursery:
         nursery.start_soon(driver.serve, host, ups, receive)
         with trio.fail_after(30):
             while not history:
