@@ -155,8 +155,13 @@ class NoiseReport:
     driver: dict[str, int]  # what nutpy's driver logged of the noise (with debug)
 
     def problems(self) -> list[str]:
-        """Everything a spurious shutdown is made of; empty when there was none."""
-        wrong = {status: n for status, n in self.served.items() if status != self.truth}
+        """What a spurious shutdown is made of: a status flag the UPS does not have
+        served, upsmon acting on the power, a host going down.  (An error served,
+        as DATA-STALE, is in :meth:`render`: no shutdown on mains comes of it.)"""
+        truth = set(self.truth.split())
+        wrong = {status: n for status, n in self.served.items()
+                 if not status.startswith("ERR ") and status != "unreachable"
+                 and set(status.split()) != truth}
         return ([f"served {status!r} {n} times" for status, n in wrong.items()]
                 + [f"upsmon: {line}" for line in self.alarms]
                 + [f"{host} shut down" for host in self.shut_down])
