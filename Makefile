@@ -15,7 +15,9 @@ TEST_PEERS := /lib/nut/upsd:nut-server /lib/nut/dummy-ups:nut-server \
   /usr/bin/nsenter:util-linux /usr/bin/nut-scanner:nut-server /usr/sbin/ip:iproute2 \
   /usr/bin/dbus-daemon:dbus-daemon /usr/sbin/avahi-daemon:avahi-daemon \
   /usr/bin/avahi-browse:avahi-utils \
-  /usr/bin/mmdebstrap:mmdebstrap /usr/bin/systemd-nspawn:systemd-container
+  /usr/bin/mmdebstrap:mmdebstrap /usr/bin/systemd-nspawn:systemd-container \
+  /lib/nut/apcupsd-ups:nut-server \
+  /usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # `make install`: a private venv under PREFIX, the command in PREFIX/bin, the
@@ -27,7 +29,14 @@ SYSTEMDDIR ?= /etc/systemd/system
 UPSMON     ?= $(firstword $(wildcard /lib/nut/upsmon /usr/sbin/upsmon /sbin/upsmon) /lib/nut/upsmon)
 DEST       := $(abspath $(PREFIX))
 
-.PHONY: run test test-systemd lint typecheck unit nut-tools venv clean install soak bench
+# apcupsd's own programs for the NIS tests.  Debian's apcupsd conflicts with
+# nut-client (installing it removes NUT's clients), so it is unpacked here with
+# the libraries it needs, never installed.
+APCUPSD_DIR  := .cache/apcupsd
+APCUPSD_DEBS := apcupsd libusb-0.1-4 libwrap0
+
+.PHONY: run test test-systemd lint typecheck unit nut-tools apcupsd-peer venv clean install \
+  soak bench
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -50,6 +59,16 @@ nut-tools:
 	    $$packages >/dev/null; \
 	fi
 
+apcupsd-peer: $(APCUPSD_DIR)/sbin/apcupsd
+
+$(APCUPSD_DIR)/sbin/apcupsd:
+	@echo "unpacking Debian's $(APCUPSD_DEBS) into $(APCUPSD_DIR) (not installed)"
+	@rm -rf $(APCUPSD_DIR).new && mkdir -p $(APCUPSD_DIR).new/debs
+	@cd $(APCUPSD_DIR).new/debs && { apt-get download -qq $(APCUPSD_DEBS) 2>/dev/null || \
+	  { $(SUDO) apt-get update -qq && apt-get download -qq $(APCUPSD_DEBS); }; }
+	@for deb in $(APCUPSD_DIR).new/debs/*.deb; do dpkg -x $$deb $(APCUPSD_DIR).new; done
+	@rm -rf $(APCUPSD_DIR).new/debs $(APCUPSD_DIR) && mv $(APCUPSD_DIR).new $(APCUPSD_DIR)
+
 run: $(STAMP)
 	@chmod 640 conf/upsd.users  # git does not keep the mode; upsd.users must not be world-readable
 	$(VENV)/bin/nutpy serve -c conf
@@ -61,7 +80,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: $(STAMP) nut-tools lint typecheck
+test: $(STAMP) nut-tools apcupsd-peer lint typecheck
 	$(VENV)/bin/pytest -q
 
 # Only the units under a real systemd, in a container (part of `make test` too;
@@ -106,4 +125,4 @@ bench: $(BENCH_STAMP) nut-tools
 	$(PY) -m bench $(if $(filter 1 yes true,$(BENCH_QUICK)),--quick)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .cache

@@ -2,7 +2,8 @@
 
 SIGHUP re-reads the three files as upsd does: users and settings are
 replaced, UPSes are added, changed or removed (clients logged in to a removed
-UPS are disconnected), and LISTEN stays as it was.  A reload whose files
+UPS are disconnected), and LISTEN and NIS_LISTEN stay as they were (an
+apcupsd port serves its UPS by name, so a redefined UPS is served at once).  A reload whose files
 cannot be served, or one of whose files cannot be read, keeps the running
 configuration (upsd would drop every user when upsd.users is unreadable),
 and so does one that fails in any other way: a reload never stops the
@@ -35,6 +36,7 @@ from nutpy.drivers.base import supervise
 from nutpy.frontends import http
 from nutpy.frontends.announce import serve_announce
 from nutpy.frontends.control import serve_control
+from nutpy.frontends.nis import serve_nis
 from nutpy.frontends.nut.listener import open_listeners, serve_listeners
 from nutpy.frontends.nut.session import ServerContext
 from nutpy.frontends.nut.tracking import Tracking
@@ -292,6 +294,9 @@ async def serve(directory: Path, *, control: Path | None = None,
                 server.start_ups(section)
             await nursery.start(_handle_signals, server)
             nursery.start_soon(serve_listeners, ctx, listeners, cfg.upsd.maxconn, tls)
+            for nis in cfg.nutpy.nis_listen:
+                if cfg.ups.find(nis.ups) is not None:  # else reported: NIS_LISTEN names no UPS
+                    await nursery.start(serve_nis, store, server.recorder, nis)
             if http_listeners:
                 nursery.start_soon(http.serve, server.http, http_listeners, tls,
                                    cfg.nutpy.http_maxconn)

@@ -8,6 +8,8 @@ programs and nutpy as a process.  Everything under ``system/`` is marked
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def clock() -> Clock:
     """A clock at 100.0 that moves only when a test sets ``clock.now``."""
     return Clock()
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC for the test (apcupsd's dates are local time)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
