@@ -4,9 +4,10 @@ UPS does not have (issue #19, the system-level slice).
 ``nutpy simulate smart`` on a pseudo-terminal, ``nutpy serve`` reading it with the
 ``apcsmart`` driver, a client polling ``GET VAR su ups.status`` as fast as the
 server answers, and the simulator's ``inject`` command putting on the line every
-alert character, every ordered pair of the seven that claim a status, and a few
-bytes that end or fill a reply.  Every byte value and every pair of all ten are
-swept in process (``tests/trio/test_apcsmart_injected_bytes.py``).
+byte value, every ordered pair of the ten alert characters, and a few sequences
+that end or fill a reply.  The same sweep in process, on a 2400-baud line and a
+mock clock, sees every value the driver ever gives ``ups.status``, on mains and
+on battery (``tests/trio/test_apcsmart_injected_bytes.py``).
 """
 
 from __future__ import annotations
@@ -27,11 +28,10 @@ from tests.support.nut import (
     write_config,
 )
 
-STATUS_ALERTS = b"!$%+#?="
-INJECTED = ([bytes((a.value,)) for a in Alert] + [bytes((a, b)) for a in STATUS_ALERTS
-                                                  for b in STATUS_ALERTS]
-            + [b"\r", b"\n", b"\x00", b"\xff", b"0", b"8", b"\r\n", b"08\r\n", b"10\r\n"])
-SPACING = 0.12  # seconds between injections
+ALERTS = bytes(alert.value for alert in Alert)
+INJECTED = ([bytes((b,)) for b in range(256)] + [bytes((a, b)) for a in ALERTS for b in ALERTS]
+            + [b"\r\n", b"08\r\n", b"10\r\n", b"50\r\n"])
+SPACING = 0.05  # seconds between injections: many Q round trips on a pty
 
 
 def poll_status(port: int, stop: threading.Event, replies: list[str]) -> None:
