@@ -108,9 +108,11 @@ install:
 	@echo "  systemctl daemon-reload && systemctl disable --now nut-server"
 	@echo "  systemctl enable --now nutpy.service && systemctl enable nutpy-killpower.service"
 
-# Not part of `make test`: 30 minutes by default (SOAK_SECONDS=120 for a short run).
-soak: $(STAMP)
+# Not part of `make test`: 30 minutes by default (SOAK_SECONDS=120 for a short run),
+# then 10 minutes of line noise under three upsmon hosts (SOAK_NOISE_SECONDS).
+soak: $(STAMP) nut-tools
 	$(PY) -m soak.run
+	$(PY) -m soak.noise
 
 # Benchmark against NUT's upsd (not part of `make test`): ~15 min, or ~2 min with
 # BENCH_QUICK=1.  Needs a C compiler for the load generator, and the profilers.

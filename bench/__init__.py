@@ -29,7 +29,9 @@ Measurements (numbered as in issue #7)
        Smart-UPS at ``pollinterval = 2`` (NUT: driver plus upsd; simulators
        are separate processes and not counted).
     6. Power cut: ``mains fail`` at the simulator until ``OB`` is seen in
-       ``GET VAR ups ups.status`` (polled every millisecond), p50 and p99.
+       ``GET VAR ups ups.status`` (polled every millisecond), p50 and p99; then
+       again with both simulators paced like a 2400-baud line, where the
+       ``Q`` nutpy asks to confirm the ``!`` costs its line time (25 ms).
     7. 64 Smart-UPSes in one nutpy process, each on a simulator paced like a
        2400-baud line: every poll cycle against the time its bytes need on
        the wire (10 bits a byte), from the driver's poll-cycle debug log.

@@ -120,6 +120,10 @@ def run(plan: Plan, workdir: Path, only: set[int]) -> tuple[Recorder, list[str]]
                 measures.idle_cost(rec, pair, plan.idle_cost_seconds)
             if 6 in only:
                 measures.power_cuts(rec, pair, sims, plan.cuts)
+        if 6 in only:  # the same on simulators as slow as a real 2400-baud line
+            with measures.apcsmart_pair(workdir / "apcsmart2400", baud=2400) as (pair, sims):
+                time.sleep(8.0)  # discovery takes longer at 2400 baud
+                measures.power_cuts(rec, pair, sims, plan.cuts, key="cut2400")
     if 7 in only:
         print(f"{MANY_UPS} UPSes at 2400 baud", flush=True)
         measures.many_ups(rec, workdir / "many", MANY_UPS, plan.many_seconds)

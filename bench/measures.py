@@ -157,11 +157,13 @@ def idle_connections(rec: Recorder, lg: LoadGen, server: Running, count: int,
 # ---- 5 and 6. apcsmart on simulators: idle cost and power-cut latency ------------
 
 @contextlib.contextmanager
-def apcsmart_pair(workdir: Path, pollinterval: int = 2) -> Iterator[
+def apcsmart_pair(workdir: Path, pollinterval: int = 2, baud: int | None = None) -> Iterator[
         tuple[dict[str, Running], dict[str, servers.Simulator]]]:
-    """NUT's apcsmart + upsd and nutpy, each on its own identical simulator."""
+    """NUT's apcsmart + upsd and nutpy, each on its own identical simulator
+    (paced like a serial line at ``baud``, if given)."""
+    pace = ("--baud", str(baud)) if baud else ()
     with contextlib.ExitStack() as stack:
-        sims = {name: stack.enter_context(servers.simulator(workdir / "sims", name))
+        sims = {name: stack.enter_context(servers.simulator(workdir / "sims", name, *pace))
                 for name in servers.SERVERS}
         nut = stack.enter_context(servers.upsd(
             workdir / "apc", "apcsmart", str(sims["upsd"].link),
@@ -244,7 +246,8 @@ def _cuts(server: Running, sim: servers.Simulator, cuts: int, poll: float,
 
 
 def power_cuts(rec: Recorder, pair: dict[str, Running],
-               sims: dict[str, servers.Simulator], cuts: int, poll: float = 0.001) -> None:
+               sims: dict[str, servers.Simulator], cuts: int, poll: float = 0.001,
+               key: str = "cut") -> None:
     """``mains fail`` at the simulator until OB in GET VAR, both servers at once."""
     results: dict[str, list[float]] = {name: [] for name in pair}
     errors: list[str] = []
@@ -262,11 +265,12 @@ def power_cuts(rec: Recorder, pair: dict[str, Running],
             continue
         values.sort()
         p99 = values[min(len(values) - 1, round(0.99 * (len(values) - 1)))]
-        rec.add("cut.p50", name, statistics.median(values))
-        rec.add("cut.p99", name, p99)
-        rec.add("cut.count", name, len(values))
-        _say(f"power cut {name:5}: {len(values)} cuts, p50 {statistics.median(values):.1f} ms, "
-             f"p99 {p99:.1f} ms, max {values[-1]:.1f} ms")
+        rec.add(f"{key}.p50", name, statistics.median(values))
+        rec.add(f"{key}.p99", name, p99)
+        rec.add(f"{key}.count", name, len(values))
+        _say(f"power cut ({key}) {name:5}: {len(values)} cuts, "
+             f"p50 {statistics.median(values):.1f} ms, p99 {p99:.1f} ms, "
+             f"max {values[-1]:.1f} ms")
 
 
 # ---- 7. 64 UPSes in one process ------------------------------------------------------

@@ -3,13 +3,16 @@
 One command per line, the same for every simulated UPS::
 
     mains fail | mains restore | battery charge PCT | battery low | load PCT
-    unplug | plug | noise N | truncate N | set VAR VALUE | show
+    unplug | plug | noise N | garble PCT | inject HEX... | truncate N
+    set VAR VALUE | show
 
 :func:`run_control` applies a line to an engine and returns the lines to
-answer; ``noise N`` (N random bytes on the line) and ``truncate N`` (the
-next N replies cut short, 0 to stop) are returned as line faults because
-the bytes on the line are the transport's business.  ``unplug`` is a UPS
-that stops answering.
+answer.  ``noise N`` (N random bytes on the line now), ``garble PCT`` (from
+now on, each byte time of the line from the UPS has a PCT % chance of noise;
+0 stops), ``inject HEX...`` (exactly these bytes, in hex: ``inject 21 25``)
+and ``truncate N`` (the next N replies cut short, 0 to stop) are returned as
+line faults because the bytes on the line are the transport's business.
+``unplug`` is a UPS that stops answering.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 HELP = ("commands: mains fail | mains restore | battery charge PCT | battery low | "
-        "load PCT | unplug | plug | noise N | truncate N | set VAR VALUE | show")
+        "load PCT | unplug | plug | noise N | garble PCT | inject HEX... | truncate N | "
+        "set VAR VALUE | show")
 MAX_NOISE = 1_000_000
+MAX_INJECT = 4096
 MAX_TRUNCATE = 1_000_000
 
 
@@ -46,16 +51,46 @@ class Noise:
 
 
 @dataclass(frozen=True, slots=True)
+class Garble:
+    rate: float  # chance of noise in each byte time of the line from the UPS (0: none)
+
+
+@dataclass(frozen=True, slots=True)
+class Inject:
+    data: bytes  # to put on the line from the UPS, as they are
+
+
+@dataclass(frozen=True, slots=True)
 class Truncate:
     count: int  # replies to cut short from now on (0: none)
 
 
-LineFault = Noise | Truncate
+LineFault = Noise | Garble | Inject | Truncate
 
 
 def random_garbage(count: int, rng: random.Random) -> bytes:
     """``count`` random bytes for a transport to put on the line as noise."""
     return bytes(rng.randrange(256) for _ in range(count))
+
+
+def garbled(data: bytes, rate: float, rng: random.Random) -> bytes:
+    """``data`` with each byte replaced by a random one at ``rate`` (noise in its byte time)."""
+    return bytes(rng.randrange(256) if rng.random() < rate else b for b in data)
+
+
+def idle_noise(byte_times: int, rate: float, rng: random.Random) -> bytes:
+    """The random bytes noise makes on an idle line over ``byte_times`` byte times."""
+    return bytes(rng.randrange(256) for _ in range(byte_times) if rng.random() < rate)
+
+
+def _hex_bytes(words: list[str]) -> bytes:
+    try:
+        data = bytes.fromhex("".join(words))
+    except ValueError:
+        raise ValueError("inject takes bytes in hex, as in: inject 21 25") from None
+    if not 0 < len(data) <= MAX_INJECT:
+        raise ValueError(f"inject takes 1 to {MAX_INJECT} bytes")
+    return data
 
 
 def cut_short(reply: bytes) -> bytes:
@@ -107,6 +142,10 @@ def run_control(engine: Engine, line: str) -> tuple[list[str], LineFault | None]
             if not 0 < count <= MAX_NOISE:
                 raise ValueError(f"noise takes 1 to {MAX_NOISE} bytes")
             return ["OK"], Noise(count)
+        elif verb[0] == "garble" and len(words) == 2:
+            return ["OK"], Garble(_percent(words[1]) / 100)
+        elif verb[0] == "inject" and len(words) >= 2:
+            return ["OK"], Inject(_hex_bytes(words[1:]))
         elif verb[0] == "truncate" and len(words) == 2:
             count = int(words[1])
             if not 0 <= count <= MAX_TRUNCATE:

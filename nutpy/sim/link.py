@@ -21,11 +21,22 @@ import trio
 
 from nutpy.lines import LineReader, LineTooLong
 from nutpy.listening import serve_connections, unix_listener
-from nutpy.sim.control import Engine, Noise, cut_short, random_garbage, run_control
+from nutpy.sim.control import (
+    Engine,
+    Garble,
+    Inject,
+    Noise,
+    cut_short,
+    garbled,
+    idle_noise,
+    random_garbage,
+    run_control,
+)
 
 log = logging.getLogger("nutpy.sim")
 
 TICK_INTERVAL = 0.05
+NOMINAL_BAUD = 2400  # for the byte times of idle-line noise on an unpaced link
 
 
 class SimLink:
@@ -42,6 +53,7 @@ class SimLink:
         self.engine = engine
         self.rng = random.Random(seed)
         self._noise = bytearray()
+        self._garble = 0.0  # chance of noise in each byte time of the line to the host
         self._truncate = 0  # replies still to cut short
         self._send_lock = trio.Lock()
         self._byte_time = 10.0 / baud if baud else 0.0
@@ -72,14 +84,24 @@ class SimLink:
 
     async def _send(self, stream: trio.abc.Stream, data: bytes, after: int = 0) -> None:
         """Send ``data``; paced, it arrives when ``after`` bytes and it are through."""
+        if self._garble:
+            data = garbled(data, self._garble, self.rng)
         async with self._send_lock:
             if self._byte_time:
                 await trio.sleep_until(self._line_time(after + len(data)))
             await stream.send_all(data)
 
     async def _ticker(self, stream: trio.abc.Stream) -> None:
+        byte_time = self._byte_time or 10 / NOMINAL_BAUD
+        last, byte_times = trio.current_time(), 0.0
         while True:
-            out = self.engine.tick(trio.current_time()) or b""
+            now = trio.current_time()
+            out = self.engine.tick(now) or b""
+            if self._garble:  # what noise made of the idle line since the last tick
+                byte_times += (now - last) / byte_time
+                self._noise += idle_noise(int(byte_times), self._garble, self.rng)
+                byte_times %= 1
+            last = now
             if self._noise:
                 out, self._noise = bytes(self._noise) + out, bytearray()
             if out:
@@ -89,7 +111,8 @@ class SimLink:
             self._wake_ticker = trio.Event()
 
     def control(self, line: str) -> list[str]:
-        """Run one control command; noise is queued for the wire, truncation armed.
+        """Run one control command; noise and injected bytes are queued for the wire,
+        truncation and garbling armed.
 
         The ticker runs at once, so an alert the command causes (``!`` on
         ``mains fail``) leaves now, as a real UPS sends it, not up to one tick
@@ -98,6 +121,10 @@ class SimLink:
         answer, fault = run_control(self.engine, line)
         if isinstance(fault, Noise):
             self._noise += random_garbage(fault.count, self.rng)
+        elif isinstance(fault, Inject):
+            self._noise += fault.data
+        elif isinstance(fault, Garble):
+            self._garble = fault.rate
         elif fault is not None:
             self._truncate = fault.count
         self._wake_ticker.set()

@@ -1,7 +1,14 @@
-"""Waiting on the store in trio tests."""
+"""Waiting on the store, and simulators on in-memory lines, in trio tests."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import trio
+import trio.testing
+
+from nutpy.sim.link import SimLink
 from nutpy.store import Store
 
 
@@ -9,3 +16,13 @@ async def next_change(store: Store) -> None:
     """Wait for the next event on the store's feed (use inside a timeout)."""
     with store.feed.subscribe() as changes:
         await changes.receive()
+
+
+@asynccontextmanager
+async def wired(link: SimLink) -> AsyncIterator[trio.abc.Stream]:
+    """The host's end of an in-memory line that ``link`` serves, until the block ends."""
+    host, device = trio.testing.memory_stream_pair()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(link.serve, device)
+        yield host
+        nursery.cancel_scope.cancel()

@@ -7,12 +7,15 @@ times, as three hosts: one primary and two secondaries, each with its own
 SHUTDOWNCMD writes the time it ran; upsmon then exits, as the host would go
 down.  A watcher follows ``ups.status`` over TCP and the simulator's output
 state, so every scenario ends with a timeline of what happened when.
+:meth:`Rig.noise` puts noise on the serial line for a while and reports what
+the hosts and a fast client were served meanwhile.
 
 Nothing here asserts: the scenarios in ``test_upsmon_shutdown.py`` do.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import signal
@@ -133,16 +136,57 @@ class Host:
                 str(NUT_LIBEXEC / "upsmon"), *args]
 
 
+# What upsmon logs when it acts on the power (2.8.0's words).
+UPSMON_ALARMS = ("on battery", "battery is low", "forced shutdown",
+                 "automatic power-fail shutdown", "forcing shutdown")
+
+
+@dataclass
+class NoiseReport:
+    """What a spell of line noise did (see :meth:`Rig.noise`)."""
+
+    seconds: float
+    percent: float
+    truth: str  # the simulator's status words throughout
+    served: collections.Counter[str]  # every ups.status a fast client was served
+    alarms: list[str]  # upsmon log lines meanwhile that act on the power
+    comm_lost: int  # upsmon's "Communications ... lost" lines meanwhile
+    shut_down: list[str]  # hosts that shut down meanwhile
+    driver: dict[str, int]  # what nutpy's driver logged of the noise (with debug)
+
+    def problems(self) -> list[str]:
+        """What a spurious shutdown is made of: a status flag the UPS does not have
+        served, upsmon acting on the power, a host going down.  (An error served,
+        as DATA-STALE, is in :meth:`render`: no shutdown on mains comes of it.)"""
+        truth = set(self.truth.split())
+        wrong = {status: n for status, n in self.served.items()
+                 if not status.startswith("ERR ") and status != "unreachable"
+                 and set(status.split()) != truth}
+        return ([f"served {status!r} {n} times" for status, n in wrong.items()]
+                + [f"upsmon: {line}" for line in self.alarms]
+                + [f"{host} shut down" for host in self.shut_down])
+
+    def render(self) -> str:
+        return (f"{self.percent:g} % noise for {self.seconds:g} s on {self.truth!r}: "
+                f"{sum(self.served.values())} statuses served "
+                f"({dict(self.served)}), upsmon alarms {len(self.alarms)}, "
+                f"communications lost {self.comm_lost}, shutdowns {len(self.shut_down)}; "
+                f"driver: {self.driver}")
+
+
 class Rig:
     """The simulator, a server on it, three upsmon hosts and a watcher.
 
     ``server``: "nutpy" or "nut".  ``model``: "smart" or "microlink".
+    ``debug``: nutpy logs at debug level (what its driver makes of the line).
     """
 
-    def __init__(self, root: Path, server: str, model: str = "smart") -> None:
+    def __init__(self, root: Path, server: str, model: str = "smart", *,
+                 debug: bool = False) -> None:
         self.root = root
         self.kind = server
         self.model = model
+        self.debug = debug
         self.port = free_port()
         self.timeline = Timeline()
         self.hosts = [Host("primary", "primary", root / "primary")] + [
@@ -200,7 +244,8 @@ class Rig:
 
     def start_server(self) -> None:
         if self.kind == "nutpy":
-            self._server = nutpy_server(self.serverdir, self.port)
+            self._server = nutpy_server(self.serverdir, self.port,
+                                        args=("-D",) if self.debug else ())
         else:
             driver = "apcsmart" if self.model == "smart" else "apcmicrolink"
             self._server = real_upsd(self.serverdir, self.port, {"ups": driver})
@@ -371,6 +416,54 @@ class Rig:
                               text=True, timeout=60)
         self.timeline.add(f"killpower exit {done.returncode}")
         return done
+
+    def noise(self, seconds: float, percent: float = 1.0) -> NoiseReport:
+        """``garble PERCENT`` on the line for ``seconds``, a client polling
+        ``ups.status`` meanwhile (a millisecond apart); the noise stays on."""
+        truth = sim_show(self.control)["status"].split("(")[1].rstrip(")")
+        logs = {host.name: host.directory / "upsmon.log" for host in self.hosts}
+        start = {name: path.stat().st_size for name, path in logs.items()}
+        served: collections.Counter[str] = collections.Counter()
+        stop = threading.Event()
+        poller = threading.Thread(target=self._poll_fast, args=(stop, served), daemon=True)
+        self.sim(f"garble {percent:g}")
+        poller.start()
+        stop.wait(seconds)
+        stop.set()
+        poller.join(10)
+        self.timeline.add("noise window over")
+        new = {name: path.read_bytes()[start[name]:].decode(errors="replace")
+               for name, path in logs.items()}
+        lines = [f"{name}: {line}" for name, text in new.items() for line in text.splitlines()]
+        log = self.serverdir / "nutpy.log"
+        server_log = log.read_text(errors="replace") if log.exists() else ""
+        return NoiseReport(
+            seconds, percent, truth, served,
+            alarms=[line for line in lines if any(a in line for a in UPSMON_ALARMS)],
+            comm_lost=sum("Communications with UPS" in line and "lost" in line
+                          for line in lines),
+            shut_down=[host.name for host in self.hosts if host.shut_down_at() is not None],
+            driver={what: server_log.count(text) for what, text in (
+                ("alerts not borne out", "not published: alert"),
+                ("Q readings not repeated", "a status Q did not repeat"),
+                ("garbled replies", "garbled reply"),
+                ("replies an alert came into", "an alert came into the reply"))})
+
+    def _poll_fast(self, stop: threading.Event, served: collections.Counter[str]) -> None:
+        while not stop.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+                    reader = sock.makefile("rb")
+                    while not stop.is_set():
+                        sock.sendall(b"GET VAR ups ups.status\n")
+                        line = reader.readline().decode().strip()
+                        if not line:
+                            break
+                        served[line.split('"')[1] if line.startswith("VAR ") else line] += 1
+                        time.sleep(0.001)
+            except OSError:
+                served["unreachable"] += 1
+                stop.wait(0.1)
 
     def logs(self) -> str:
         parts = [f"--- {p.relative_to(self.root)}\n{p.read_text(errors='replace')[-3000:]}"

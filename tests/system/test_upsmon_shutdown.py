@@ -4,7 +4,9 @@ Every scenario runs twice at the same time, on two identical simulated
 Smart-UPSes: once with nutpy, once with NUT's own upsd + apcsmart (the
 reference).  Each prints its timeline, asserts what upsmon must have done,
 and checks that the two timelines agree.  The Microlink driver, which NUT
-2.8.0 does not have, runs the full sequence and the pulled cable alone.
+2.8.0 does not have, runs the full sequence and the pulled cable alone, and
+nutpy alone runs the line noise on mains (30 s here; ``make soak`` runs it
+for 10 minutes with ``NUTPY_NOISE_SECONDS=600``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from pathlib import Path
 import pytest
 
 from tests.support.nut import wait_until
-from tests.support.upsmon import DEADTIME, GRACE, HOSTSYNC, POLLFREQ, SECONDARIES, Rig
+from tests.support.upsmon import (
+    DEADTIME,
+    GRACE,
+    HOSTSYNC,
+    POLLFREQ,
+    SECONDARIES,
+    NoiseReport,
+    Rig,
+)
 
 SERVERS = ("nutpy", "nut")
 ALL_HOSTS = ["primary", *SECONDARIES]
@@ -31,10 +41,10 @@ Scenario = Callable[[Rig], None]
 
 
 def run_both(tmp_path: Path, scenario: Scenario, servers: tuple[str, ...] = SERVERS,
-             model: str = "smart") -> dict[str, Rig]:
+             model: str = "smart", *, debug: bool = False) -> dict[str, Rig]:
     """Run ``scenario`` on a rig per server, side by side; print each timeline."""
     def one(server: str) -> Rig:
-        with Rig(tmp_path / server, server, model) as rig:
+        with Rig(tmp_path / server, server, model, debug=debug) as rig:
             if model == "smart":
                 rig.sim(f"set r {RETURN_DELAY:03d}")
             try:
@@ -275,6 +285,39 @@ def test_forced_shutdown_on_mains(tmp_path: Path) -> None:
     said = [label for _, label in rigs["nut"].timeline.events
             if label.startswith("killpower said")]
     assert said and "status read failed" in said[0]
+
+
+# ---- 7. line noise on mains for a while, then a real outage (issue #19) ---------------
+
+NOISE_SECONDS = float(os.environ.get("NUTPY_NOISE_SECONDS", "30"))
+NOISE_PERCENT = 1.0
+
+
+def test_line_noise_on_mains_shuts_nothing_down_and_an_outage_still_does(
+        tmp_path: Path) -> None:
+    """1 % of the byte times of the line from the UPS hit by noise (``garble``):
+    noise alert characters among them, and replies with bytes changed.  Nobody
+    is told of a power cut, a fast client is served only the truth; then the
+    mains fail for real, the noise still on, and everybody goes down in order.
+    Killpower's last step runs on a clean line: its one confirmation read is
+    not retried (NUT's is not either), so noise can fail it."""
+    reports: list[NoiseReport] = []
+
+    def noisy_mains_then_outage(rig: Rig) -> None:
+        reports.append(rig.noise(NOISE_SECONDS, NOISE_PERCENT))
+        print(reports[-1].render())
+        on_battery(rig)
+        drain(rig)
+        rig.sim("garble 0")
+        final_stage_and_return(rig)
+
+    rig = run_both(tmp_path, noisy_mains_then_outage, ("nutpy",), debug=True)["nutpy"]
+    (report,) = reports
+    assert report.truth == "OL" and report.problems() == [], report.render()
+    assert sum(report.served.values()) > NOISE_SECONDS * 100, report.render()
+    assert report.driver["garbled replies"] > 0, report.render()  # the noise got through
+    assert_secondaries_first(rig)
+    assert_power_cycled(rig, returns_on="mains restore")
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ label matches (drivers/apcmicrolink.c, microlink_set_descriptor_map_info).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import trio
@@ -22,6 +21,7 @@ from nutpy.protocols.apcmicrolink.variables import device_status
 from nutpy.sim.link import SimLink
 from nutpy.sim.microlink import MicrolinkSim
 from nutpy.store import Availability, Request, Store
+from tests.support.aio import wired
 
 
 def test_labels_of_the_set_bits_or_the_raw_word() -> None:
@@ -38,13 +38,8 @@ async def test_the_driver_publishes_it_and_follows_the_mains(
     _, receive = trio.open_memory_channel[Request](1)
     link = SimLink(MicrolinkSim())
 
-    @contextlib.asynccontextmanager
-    async def open_line(baudrate: int) -> AsyncIterator[trio.abc.Stream]:
-        host, device = trio.testing.memory_stream_pair()
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(link.serve, device)
-            yield host
-            nursery.cancel_scope.cancel()
+    def open_line(baudrate: int) -> contextlib.AbstractAsyncContextManager[trio.abc.Stream]:
+        return wired(link)
 
     section = UpsConfig("ml", 1, "apcmicrolink", "sim")
     driver = ApcMicrolink(DriverSetup(section, Path("."), {}, open_line))

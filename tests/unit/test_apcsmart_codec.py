@@ -30,16 +30,21 @@ from nutpy.protocols.apcsmart.commands import (
     needs_at_recovery,
     string_write_steps,
 )
+from nutpy.protocols.apcsmart.confirm import CLAIMS
 from nutpy.protocols.apcsmart.firmware import model_from_firmware
 from nutpy.protocols.apcsmart.framing import AlertEvent, Overflow, ReadMode, ReplyLine, Splitter
 from nutpy.protocols.apcsmart.status import (
     ALERT_MEANINGS,
     CAL,
+    LB,
     OB,
     OL,
+    OVER,
+    RB,
+    TRIM,
     Alert,
-    apply_alert,
     parse_register,
+    parse_status,
     status_bits,
     status_tokens,
 )
@@ -90,12 +95,18 @@ def test_splitter_reply_lines_drop_cr() -> None:
     assert s.feed(b"SM\n") == [ReplyLine(b"SM")]
 
 
-def test_splitter_alert_before_and_inside_a_line() -> None:
+def test_splitter_alert_before_and_inside_a_line_marks_the_line() -> None:
     s = Splitter()
     assert s.feed(b"!1") == [AlertEvent(Alert.LINE_FAIL)]
     assert s.pending == b"1"
-    assert s.feed(b"%0\r\n$") == [AlertEvent(Alert.LOW_BATTERY), ReplyLine(b"10"),
+    assert s.feed(b"%0\r\n$") == [AlertEvent(Alert.LOW_BATTERY),
+                                  ReplyLine(b"10", interrupted=True),
                                   AlertEvent(Alert.LINE_RESTORED)]
+    assert s.feed(b"08\r\n") == [ReplyLine(b"08", interrupted=True)]  # $ came before it
+    assert s.feed(b"08\r\n") == [ReplyLine(b"08")]
+    s.feed(b"!")
+    s.clear()  # a new command: the alert was before it
+    assert s.feed(b"08\r\n") == [ReplyLine(b"08")]
 
 
 def test_splitter_every_alert_byte() -> None:
@@ -107,7 +118,7 @@ def test_splitter_caps_mode_keeps_hash_for_one_line() -> None:
     s = Splitter()
     s.expect(ReadMode.CAPS)
     assert s.feed(b"#uI43253257261265|\r\n#") == [
-        AlertEvent(Alert.EEPROM_CHANGED), ReplyLine(b"#uI43253257261265"),
+        AlertEvent(Alert.EEPROM_CHANGED), ReplyLine(b"#uI43253257261265", interrupted=True),
         AlertEvent(Alert.REPLACE_BATTERY)]
 
 
@@ -244,18 +255,33 @@ def test_status_register_rejects_garbage() -> None:
         assert parse_register(line) is None
 
 
-def test_alerts_adjust_status_like_nut() -> None:
-    status = OL
-    status = apply_alert(status, Alert.LINE_FAIL)
-    assert status_tokens(status) == ["OB"]
-    status = apply_alert(status, Alert.LOW_BATTERY)
-    status = apply_alert(status, Alert.REPLACE_BATTERY)
-    status = apply_alert(status, Alert.ABNORMAL)
-    assert status_tokens(status) == ["OB", "OVER", "LB", "RB"]
-    for alert in (Alert.LINE_RESTORED, Alert.LOW_BATTERY_CLEARED, Alert.ABNORMAL_CLEARED):
-        status = apply_alert(status, alert)
-    assert status_tokens(status) == ["OL", "RB"]
-    assert apply_alert(status, Alert.EEPROM_CHANGED) == status
+def test_a_q_reply_that_contradicts_itself_is_no_status() -> None:
+    """On line and on battery, trim and boost, either on battery: one noise byte
+    away from 08 or 10, never a status (though a register)."""
+    for reply in (b"18", b"FF", b"06", b"12", b"14", b"0E", b"1A", b"58"):
+        assert parse_register(reply) is not None and parse_status(reply) is None, reply
+    for reply in (b"08", b"10", b"50", b"0A", b"0C", b"00", b"11", b"88", b"02", b"28"):
+        assert parse_status(reply) == int(reply, 16)
+    assert parse_status(b"0G") is None
+
+
+@pytest.mark.parametrize(("alert", "bears_out", "does_not"), [
+    (Alert.LINE_FAIL, [OB, OB | LB, OB | CAL], [OL, OL | OB, 0]),
+    (Alert.LINE_RESTORED, [OL, OL | TRIM], [OB, 0]),
+    (Alert.LOW_BATTERY, [OB | LB], [OL | LB, LB, OB]),  # low battery only on battery
+    (Alert.LOW_BATTERY_CLEARED, [OB, OL], [OB | LB]),
+    (Alert.REPLACE_BATTERY, [OL | RB], [OL]),
+    (Alert.ABNORMAL, [OL | OVER], [OL]),
+    (Alert.ABNORMAL_CLEARED, [OL], [OL | OVER]),
+])
+def test_each_status_alert_claims_what_nuts_handler_flips(alert: Alert, bears_out: list[int],
+                                                         does_not: list[int]) -> None:
+    assert all(CLAIMS[alert].borne_out(status) for status in bears_out)
+    assert not any(CLAIMS[alert].borne_out(status) for status in does_not)
+
+
+def test_alerts_that_claim_no_status() -> None:
+    assert {Alert.MEASURE_UPS_ALARM, Alert.EEPROM_CHANGED, Alert.TURNING_OFF}.isdisjoint(CLAIMS)
     assert ALERT_MEANINGS[Alert.LINE_FAIL] == "line fail, on battery"
 
 

@@ -20,6 +20,7 @@ from nutpy.protocols.apcsmart.events import (
     CommandsFound,
     Deleted,
     Discovered,
+    Doubtful,
     Event,
     Finished,
     Garbled,
@@ -27,11 +28,13 @@ from nutpy.protocols.apcsmart.events import (
     Polled,
     Settable,
     Silent,
+    Unconfirmed,
     UnusableCaps,
     Values,
     Verdict,
 )
 from nutpy.protocols.apcsmart.session import Phase, Session
+from nutpy.protocols.apcsmart.status import Alert, status_tokens
 from nutpy.protocols.apcsmart.variables import TRANSFER_REASONS
 from nutpy.protocols.devfile import dev_variables
 from nutpy.sim.smart import SmartUps
@@ -120,11 +123,12 @@ class Line:
 
 
 def ready(**options: str) -> Line:
-    """A line through the handshake, discovery of the small unit, and its first poll."""
+    """A line through the handshake, discovery of the small unit, and its first poll
+    (whose Q is read twice: the first status has nothing else to agree with)."""
     line = Line(**options)
     line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET), *PROBES,
                   (b"\x1a", CAPS))
-    line.exchange((b"Q", b"08"), (b"L", b"230.0"), (b"f", b"100.0"))
+    line.exchange((b"Q", b"08"), (b"Q", b"08"), (b"L", b"230.0"), (b"f", b"100.0"))
     assert line.session.phase is Phase.IDLE
     return line
 
@@ -321,8 +325,9 @@ def test_discovery_of_a_real_dump_publishes_what_nut_published(dump: str) -> Non
 def test_a_poll_is_q_then_the_polled_queries_in_nuts_order() -> None:
     line = ready()
     line.wait()
-    assert line.now == pytest.approx(10 * REPLY + 3 * REPLY + INTERVAL)
-    events = line.exchange((b"Q", b"50"), (b"L", b"000.0"), (b"f", b"087.0"))
+    assert line.now == pytest.approx(10 * REPLY + 4 * REPLY + INTERVAL)
+    events = line.exchange((b"Q", b"50"), (b"Q", b"50"),  # a change no alert announced
+                           (b"L", b"000.0"), (b"f", b"087.0"))
     assert values(events) == {"ups.status": "OB LB", "input.voltage": "000.0",
                               "battery.charge": "087.0"}
     assert Answering() in events and of(Polled, events)
@@ -347,6 +352,7 @@ def test_na_to_a_polled_query_deletes_its_variable_for_good() -> None:
 
 
 def test_a_garbled_reply_is_not_published_and_the_next_poll_comes_soon() -> None:
+    """Only that value stays as it was: Q was read, so the data is fresh."""
     line = ready()
     line.wait()
     began = line.now
@@ -355,9 +361,9 @@ def test_a_garbled_reply_is_not_published_and_the_next_poll_comes_soon() -> None
     assert line.sent() == b""  # the rest of it may still come: wait, then flush
     line.answer(b"5\r\n")
     line.wait()
-    values_, polled = line.ask(b"f", b"100.0")
+    values_, polled, answering = line.ask(b"f", b"100.0")
     assert values_ == Values({"battery.charge": "100.0"})
-    assert isinstance(polled, Polled)
+    assert isinstance(polled, Polled) and answering == Answering()
     assert (round(polled.seconds, 2), polled.sent, polled.received) == (0.28, 3, 21)
     line.wait()
     assert line.sent() == b"Q"
@@ -371,12 +377,17 @@ def test_a_reply_trodden_on_by_more_bytes_is_garbled() -> None:
     assert line.answer(b"230.0\r\n7") == [Garbled(b"L", b"\x00")]
 
 
-def test_a_reply_cut_short_is_garbled_not_silence() -> None:
+def test_a_reply_cut_short_is_garbled_not_silence_half_a_second_after_its_last_byte() -> None:
+    """A UPS sends a reply in one go: silence inside one means its LF was lost
+    (to noise, say), and waiting the 3 s a reply may take to begin would leave
+    the data that much older."""
     line = ready()
     line.wait()
     line.ask(b"Q", b"08")
     line.sent()
-    line.answer(b"23")
+    line.answer(b"2")
+    line.answer(b"3", after=0.3)
+    assert line.session.next_deadline() == pytest.approx(line.now + 0.5)
     assert line.wait() == [Garbled(b"L", b"\x00")]
 
 
@@ -386,7 +397,7 @@ def test_three_garbled_polls_in_a_row_make_the_data_stale() -> None:
         line.wait()
         events = line.ask(b"Q", b"0G")
         line.wait()
-        assert (Silent("garbled replies in 3 polls in a row") in line.events) == (poll == 2)
+        assert (Silent("no readable Q in 3 polls in a row") in line.events) == (poll == 2)
         assert events == [Garbled(b"Q", b"0G")]
 
 
@@ -430,42 +441,244 @@ def test_silent_again_after_knocking_closes_the_session() -> None:
     assert line.wait() == [Closed("no reply to Q")]
 
 
-# ---- alerts --------------------------------------------------------------------------------
+# ---- alerts: hints put to Q, and status changes confirmed ------------------------------------
 
-ALERTS = [  # (Q before, alert byte, ups.status at once)
-    (b"08", b"!", "OB"), (b"10", b"$", "OL"), (b"08", b"%", "OL LB"), (b"50", b"+", "OB"),
-    (b"08", b"#", "OL RB"), (b"08", b"?", "OL OVER"), (b"28", b"=", "OL"),
+
+def statuses(events: Iterable[Event]) -> list[str]:
+    """Every ups.status the events publish, in order."""
+    return [e.values["ups.status"] for e in events
+            if isinstance(e, Values) and "ups.status" in e.values]
+
+
+def on(register: bytes) -> Line:
+    """A ready line, idle after a poll that found ``register`` (read twice if a change)."""
+    line = ready()
+    line.wait()
+    events = line.ask(b"Q", register)
+    if register != b"08":
+        events += line.ask(b"Q", register)
+    events += line.exchange((b"L", b"230.0"), (b"f", b"100.0"))
+    assert line.session.phase is Phase.IDLE
+    assert statuses(events)[-1:] == [" ".join(status_tokens(int(register, 16)))]
+    return line
+
+
+ALERTS = [  # (Q before, alert byte, Q after it, ups.status then)
+    (b"08", b"!", b"10", "OB"), (b"10", b"$", b"08", "OL"), (b"10", b"%", b"50", "OB LB"),
+    (b"50", b"+", b"10", "OB"), (b"08", b"#", b"88", "OL RB"), (b"08", b"?", b"28", "OL OVER"),
+    (b"28", b"=", b"08", "OL"),
+    (b"0A", b"!", b"10", "OB"),  # trimming ends on battery
+    (b"50", b"$", b"08", "OL"),  # and low battery on line
 ]
 
 
-@pytest.mark.parametrize(("register", "alert", "status"), ALERTS)
-def test_each_alert_changes_the_status_at_once_and_an_idle_session_polls(
-        register: bytes, alert: bytes, status: str) -> None:
-    line = ready()
-    line.wait()
-    line.exchange((b"Q", register), (b"L", b"230.0"), (b"f", b"100.0"))
-    events = line.answer(alert, after=0.002)
-    assert events[1:] == [Values({"ups.status": status})]
-    assert line.sent() == b"Q"  # confirm it
+@pytest.mark.parametrize(("before", "alert", "after", "status"), ALERTS)
+def test_an_alert_is_put_to_q_at_once_and_published_when_q_bears_it_out(
+        before: bytes, alert: bytes, after: bytes, status: str) -> None:
+    line = on(before)
+    assert line.answer(alert, after=0.002) == [AlertSeen(Alert(alert[0]))]  # nothing on its word
+    events = line.ask(b"Q", after)
+    assert statuses(events) == [status]
+    assert not of(Unconfirmed, events)
+    assert line.sent() == b"L"  # one Q was enough: the rest of the poll follows
 
 
-@pytest.mark.parametrize("alert", [b"&", b"|", b"*", b"!"])
-def test_alerts_that_change_no_status_bit_publish_nothing(alert: bytes) -> None:
-    line = ready()
-    line.wait()
-    line.exchange((b"Q", b"10"), (b"L", b"000.0"), (b"f", b"099.0"))  # on battery already
-    events = line.answer(alert)
-    assert [type(e) for e in events] == [AlertSeen]
-    assert line.sent() == b""
+@pytest.mark.parametrize(("before", "alert"), [
+    (b"08", b"!"), (b"08", b"%"), (b"08", b"#"), (b"08", b"?"), (b"10", b"$"),
+    (b"28", b"="), (b"50", b"+")])
+def test_an_alert_the_q_after_it_does_not_bear_out_publishes_nothing(
+        before: bytes, alert: bytes) -> None:
+    line = on(before)
+    was = " ".join(status_tokens(int(before, 16)))
+    line.answer(alert)
+    events = line.exchange((b"Q", before), (b"L", b"230.0"), (b"f", b"100.0"))
+    assert set(statuses(events)) == {was}
+    assert of(Unconfirmed, events) == [Unconfirmed(Alert(alert[0]), int(before, 16))]
 
 
-def test_an_alert_inside_a_reply_is_acted_on_and_the_reply_kept() -> None:
-    line = ready()
+def test_a_noise_alert_that_happens_to_be_true_is_true_and_one_that_says_nothing_new_asks_nothing(
+        ) -> None:
+    line = on(b"10")
+    for byte in b"!&|*":  # on battery already; the other three claim no status at all
+        assert line.answer(bytes((byte,))) == [AlertSeen(Alert(byte))]
+        assert line.sent() == b""
+    assert line.session.phase is Phase.IDLE
+
+
+@pytest.mark.parametrize("reply", [b"1G", b"1", b"108", b"18", b"1A", b"0E", b"14"])
+def test_a_garbled_or_impossible_q_after_an_alert_publishes_nothing(reply: bytes) -> None:
+    """18 is on line and on battery, 1A and 14 trim and boost on battery, 0E both:
+    one noise byte away from 08 or 10, never published."""
+    line = on(b"08")
+    line.answer(b"!")
+    assert line.ask(b"Q", reply) == [Garbled(b"Q", reply)]
+    assert not statuses(line.wait()) and not statuses(line.wait())  # resync, soon a poll
+    events = line.ask(b"Q", b"10")
+    assert statuses(events) == ["OB"]  # the alert, borne out by the next readable Q
+    assert not of(Unconfirmed, events)
+
+
+def test_an_impossible_register_is_never_published_even_twice_and_makes_the_data_stale(
+        ) -> None:
+    line = on(b"08")
+    seen: list[Event] = []
+    for _ in range(3):
+        line.wait()
+        seen += line.ask(b"Q", b"18")
+        seen += line.wait()
+    assert not statuses(seen) and not of(Answering, seen)
+    assert Silent("no readable Q in 3 polls in a row") in seen
+
+
+def test_an_alert_during_a_poll_is_put_to_q_before_the_next_query() -> None:
+    line = on(b"08")
     line.wait()
     line.ask(b"Q", b"08")
     assert line.sent() == b"L"
-    events = line.answer(b"23!0.0\r\n")
-    assert values(events) == {"ups.status": "OB", "input.voltage": "230.0"}
+    # The alert comes before L's reply: that reply is not trusted (the byte might
+    # have taken the place of one of its own).
+    events = line.answer(b"!230.0\r\n")
+    assert events == [AlertSeen(Alert.LINE_FAIL), Doubtful(b"L", b"230.0")]
+    assert statuses(line.ask(b"Q", b"10")) == ["OB"]
+    assert values(line.ask(b"f", b"100.0")) == {"battery.charge": "100.0"}
+
+
+@pytest.mark.parametrize("reply", [b"23!0.0", b"23!.0", b"!30.0", b"230.0!"])
+def test_a_reply_an_alert_came_into_is_not_published(reply: bytes) -> None:
+    """``23!.0`` may be a real alert inside ``23.0`` or noise in place of a digit of
+    ``230.0``: both parse, neither is published."""
+    line = on(b"08")
+    line.wait()
+    line.ask(b"Q", b"08")
+    events = line.ask(b"L", reply)
+    assert Doubtful(b"L", reply.replace(b"!", b"")) in events
+    assert "input.voltage" not in values(events)
+    assert line.sent() == b"Q"
+
+
+@pytest.mark.parametrize("pair", [b"!%", b"%!", b"!$", b"$!", b"!#", b"?=", b"%+", b"#?"])
+def test_a_pair_of_alerts_on_line_is_one_q_and_nothing_when_q_says_on_line(pair: bytes) -> None:
+    line = on(b"08")
+    events = line.answer(pair)
+    assert events == [AlertSeen(Alert(pair[0])), AlertSeen(Alert(pair[1]))]
+    assert line.sent() == b"Q"  # one for both
+    events = line.answer(b"08\r\n") + line.exchange((b"L", b"230.0"), (b"f", b"100.0"))
+    assert set(statuses(events)) == {"OL"}
+    assert line.session.phase is Phase.IDLE
+
+
+def test_a_power_cut_on_a_low_battery_is_two_alerts_borne_out_by_one_q() -> None:
+    line = on(b"08")
+    line.answer(b"!%")
+    assert statuses(line.ask(b"Q", b"50")) == ["OB LB"]
+
+
+def test_an_alert_while_q_is_under_way_is_put_to_another_q() -> None:
+    """That Q may have been answered before the UPS knew."""
+    line = on(b"08")
+    line.answer(b"!")
+    assert line.sent() == b"Q"
+    line.answer(b"%")
+    events = line.answer(b"10\r\n")
+    assert events == [Doubtful(b"Q", b"10")]
+    assert statuses(line.ask(b"Q", b"50")) == ["OB LB"]
+
+
+def test_an_alert_during_a_request_is_put_to_the_q_of_the_poll_after_it() -> None:
+    line = on(b"08")
+    ticket = line.session.instcmd("test.battery.start")
+    line.wait(0)
+    assert line.sent() == b"W"
+    events = line.answer(b"OK\r\n!")  # the self-test puts it on battery
+    assert Finished(ticket, Verdict.SUCCESS) in events and not statuses(events)
+    line.wait()
+    assert statuses(line.ask(b"Q", b"10")) == ["OB"]
+
+
+@pytest.mark.parametrize("reply", [b"0A", b"0C", b"09", b"00"])
+def test_a_change_no_alert_announced_is_published_once_the_next_q_repeats_it(
+        reply: bytes) -> None:
+    line = on(b"08")
+    line.wait()
+    events = line.ask(b"Q", reply)
+    assert set(statuses(events)) == {"OL"}
+    events = line.ask(b"Q", reply)
+    assert statuses(events) == [" ".join(status_tokens(int(reply, 16)))]
+    assert line.sent() == b"L"
+
+
+@pytest.mark.parametrize("noise", [b"48", b"00", b"88", b"28", b"09", b"0A", b"10", b"50"])
+def test_a_q_reading_the_next_one_does_not_repeat_is_not_published(noise: bytes) -> None:
+    """What one noise byte in 08 (or two) reads as: on line with a low battery,
+    off, replace battery, overload... the second Q says 08, so nothing changes."""
+    line = on(b"08")
+    line.wait()
+    events = line.exchange((b"Q", noise), (b"Q", b"08"), (b"L", b"230.0"), (b"f", b"100.0"))
+    assert set(statuses(events)) == {"OL"}
+    assert of(Unconfirmed, events) == [Unconfirmed(None, int(noise, 16))]
+
+
+def test_q_readings_that_keep_changing_are_asked_three_times_then_left_to_the_next_poll(
+        ) -> None:
+    line = on(b"08")
+    line.wait()
+    events = line.exchange((b"Q", b"48"), (b"Q", b"88"), (b"Q", b"28"),
+                           (b"L", b"230.0"), (b"f", b"100.0"))
+    assert set(statuses(events)) == {"OL"} and Answering() in events
+    line.wait()
+    assert statuses(line.ask(b"Q", b"28")) == ["OL OVER"]  # the last reading, repeated
+
+
+def test_the_first_status_of_a_session_is_published_when_a_second_q_agrees() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET), *PROBES,
+                  (b"\x1a", CAPS))
+    assert not statuses(line.ask(b"Q", b"48"))
+    assert not statuses(line.ask(b"Q", b"08"))
+    assert statuses(line.ask(b"Q", b"08")) == ["OL"]
+
+
+# A unit with a runtime (j) and a low-battery warning time (q, minutes).
+BATTERY_CMDSET = b"3.!$%+?=#|.Qfjq"
+
+
+def on_battery_with_runtime(runtime: bytes) -> Line:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", BATTERY_CMDSET),
+                  (b"f", b"100.0"), (b"j", b"0090:"), (b"q", b"02"))
+    events = line.exchange((b"Q", b"10"), (b"Q", b"10"), (b"f", b"030.0"), (b"j", runtime))
+    assert statuses(events) == ["OB"] and line.session.phase is Phase.IDLE
+    return line
+
+
+def test_low_battery_after_a_percent_is_borne_out_by_the_runtime_under_its_warning_time(
+        ) -> None:
+    """For a unit whose Q lags: LB when, on battery, j is at or under q (the UPS's
+    own rule), read in the poll the % starts; gone when the mains return."""
+    line = on_battery_with_runtime(b"0009:")
+    line.answer(b"%")
+    events = line.exchange((b"Q", b"10"), (b"f", b"009.0"), (b"j", b"0002:"))
+    assert statuses(events) == ["OB", "OB LB"] and not of(Unconfirmed, events)
+    line.wait()
+    assert statuses(line.exchange((b"Q", b"10"), (b"f", b"008.0"), (b"j", b"0001:"))) == [
+        "OB LB"]
+    line.answer(b"$")
+    assert statuses(line.exchange((b"Q", b"08"), (b"f", b"008.0"), (b"j", b"0001:"))) == [
+        "OL"]
+
+
+def test_a_percent_with_the_runtime_above_its_warning_time_publishes_nothing() -> None:
+    line = on_battery_with_runtime(b"0009:")
+    line.answer(b"%")
+    events = line.exchange((b"Q", b"10"), (b"f", b"029.0"), (b"j", b"0008:"))
+    assert set(statuses(events)) == {"OB"}
+
+
+def test_a_runtime_under_its_warning_time_without_a_percent_is_not_low_battery() -> None:
+    line = on_battery_with_runtime(b"0001:")
+    line.wait()
+    assert set(statuses(line.exchange((b"Q", b"10"), (b"f", b"003.0"), (b"j", b"0001:")))) == {
+        "OB"}
 
 
 # ---- instant commands -----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from nutpy.protocols.apcmicrolink.session import (
     WriteDone,
     WriteFailed,
 )
+from nutpy.protocols.apcmicrolink.variables import status_flags
 from nutpy.sim.microlink import MicrolinkSim, header
 from tests.support.expected import COMMAND_FRAMES, EXPECTED
 
@@ -405,3 +406,129 @@ def test_heavy_noise_then_recovery() -> None:
     link.corrupt = None
     link.run_until(Authenticated if link.session.state is not State.MONITOR else Updated)
     assert link.values() == EXPECTED
+
+
+# ---- a flag change is kept once the UPS has sent it twice alike ---------------------
+
+LB_PAGE, LB_BYTE = 0x7F, 1 + 1  # 2:4.8.7 (bit 1: LB) is the page's first word
+NAK = bytes((framing.NAK,))
+
+
+def zero_to_ff(rec: bytes, index: int) -> bytes:
+    corrupted = bytearray(rec)
+    assert corrupted[index] == 0
+    corrupted[index] = 0xFF
+    return bytes(corrupted)
+
+
+def test_the_checksum_passes_a_zero_byte_turned_to_ff_and_that_byte_is_lb() -> None:
+    """Both sums are mod 255: 0x00 and 0xFF add the same."""
+    rec = framing.record(LB_PAGE, MicrolinkSim().page(LB_PAGE))
+    hit = zero_to_ff(rec, LB_BYTE)
+    assert framing.frame_ok(hit)
+    session = connect().session
+    assert session.layout is not None
+    blob = bytearray(session.blob())
+    blob[LB_PAGE * 16:(LB_PAGE + 1) * 16] = hit[1:-2]
+    assert "LB" in status_flags(session.layout, bytes(blob))[0]  # were it kept
+
+
+class Hits:
+    """Noise that turns the LB byte of the LB page's records to 0xFF in the records
+    ``which`` picks (by their count, from 0); with ``vary``, every other hit also
+    turns a second zero byte, so that no two hits in a row are alike.  ``wire``
+    is what crossed the line: the host's bytes, and ``hit``/``page`` for records."""
+
+    def __init__(self, which: Callable[[int], bool], vary: bool = False) -> None:
+        self.which, self.vary = which, vary
+        self.count = 0
+        self.wire: list[bytes | str] = []
+
+    def corrupt(self, data: bytes) -> bytes:
+        if len(data) == 1:
+            self.wire.append(data)
+            return data
+        if data[0] != LB_PAGE:
+            self.wire.append("page")
+            return data
+        hit = self.which(self.count)
+        self.count += 1
+        if hit:
+            data = zero_to_ff(data, LB_BYTE)
+            if self.vary and self.count % 2:
+                data = zero_to_ff(data, LB_BYTE + 4)  # another zero byte of the page
+        self.wire.append("hit" if hit else "page")
+        return data
+
+
+def monitoring_with(hits: Hits) -> Link:
+    link = connect()
+    link.values()  # a first clean round
+    link.corrupt = hits.corrupt
+    return link
+
+
+def test_a_flag_change_that_passed_the_checksum_is_asked_for_again_and_not_kept() -> None:
+    hits = Hits(lambda n: n == 0)  # the next LB page record, once
+    link = monitoring_with(hits)
+    link.run(5)
+    hit = hits.wire.index("hit")
+    assert hits.wire[hit + 1:hit + 3] == [NAK, "page"]  # asked again: the clean repeat
+    assert hits.count >= 3 and link.values_seen
+    assert all(values == EXPECTED for values in link.values_seen)
+
+
+def test_a_real_flag_change_is_kept_after_one_repeat() -> None:
+    link = connect()
+    link.values()
+    hits = Hits(lambda n: False)
+    link.corrupt = hits.corrupt
+    link.sim.mains_fail()
+    link.sim.battery_low()
+    link.values()
+    values = link.values()
+    assert {"OB", "LB", "DISCHRG"} <= set(values["ups.status"].split())
+    assert hits.wire.count(NAK) >= 2  # the status word's page, the LB page: once each
+
+
+def test_a_flag_change_never_sent_twice_alike_is_dropped_before_the_ups_drops_the_session(
+        ) -> None:
+    hits = Hits(lambda n: True, vary=True)  # every LB page record hit, never twice alike
+    link = monitoring_with(hits)
+    link.run(15)
+    assert link.values_seen and all(values == EXPECTED for values in link.values_seen)
+    assert link.session.state is State.MONITOR and link.sim.monitoring
+    sent = b"".join(item for item in hits.wire if isinstance(item, bytes))
+    assert NAK * 2 in sent and NAK * 3 not in sent  # two asks, then on: the UPS allows 3
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_zero_bytes_turned_to_ff_by_noise_never_yield_a_false_flag(seed: int) -> None:
+    """The noise the checksum cannot see, in 2 % of the zero bytes the UPS sends,
+    but never in the repeat asked for right after (hits are independent: at 1 %
+    random noise a given zero byte is hit once in 25,600 records, so twice in a
+    row once in 655 million).  Every round decoded is still the truth, and the
+    session stays up."""
+    rng = random.Random(seed)
+    asked_again = False
+
+    def corrupt(data: bytes) -> bytes:
+        nonlocal asked_again
+        if len(data) == 1:
+            asked_again = data == NAK
+            return data
+        if asked_again:
+            return data
+        return bytes(0xFF if b == 0 and rng.random() < 0.02 else b for b in data)
+
+    link = connect()
+    link.values()
+    link.corrupt = corrupt
+    link.run(30)
+    assert len(link.values_seen) > 10
+    for values in link.values_seen:
+        assert {k: values.get(k) for k in ("ups.status", "ups.alarm",
+                                           "experimental.device.status")} == {
+            "ups.status": "OL", "ups.alarm": None, "experimental.device.status": "OL"}
+    assert link.session.state is State.MONITOR

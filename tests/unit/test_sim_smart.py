@@ -511,7 +511,7 @@ def test_engine_alert_bytes_decode_through_the_splitter() -> None:
     ups.battery_low()
     events = Splitter().feed(ups.feed(b"Q", 1.0))
     assert events == [AlertEvent(Alert.LINE_FAIL), AlertEvent(Alert.LOW_BATTERY),
-                      ReplyLine(b"50")]
+                      ReplyLine(b"50", interrupted=True)]
 
 
 def test_show_names_control_bytes() -> None:

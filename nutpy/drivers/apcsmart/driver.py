@@ -6,10 +6,12 @@ timing.  This module moves the bytes, keeps the time, publishes what the
 session read and turns client requests into session calls.  Two things
 differ from NUT on purpose:
 
-* alerts are acted on the moment their byte arrives: ``ups.status`` changes
-  and a poll follows at once to confirm it;
+* an alert byte is acted on the moment it arrives, but as a hint: the
+  session asks ``Q`` at once and ``ups.status`` changes only if the UPS
+  bears the alert out (NUT flips the status on the byte alone, and noise
+  equal to ``!`` or ``%`` fakes a power cut until its next poll);
 * a lost line never ends the driver: the UPS goes ``DATA-STALE`` at the
-  first unanswered query (or after a few polls in a row whose replies came
+  first unanswered query (or after a few polls in a row whose ``Q`` came
   garbled or cut short), and the driver keeps knocking (``Y``) or re-opening
   the port every poll interval until the UPS answers again.  Nothing
   published is wiped meanwhile, and the log hears of the outage once.
@@ -39,6 +41,7 @@ from nutpy.protocols.apcsmart.events import (
     CommandsFound,
     Deleted,
     Discovered,
+    Doubtful,
     Event,
     Finished,
     Garbled,
@@ -46,6 +49,7 @@ from nutpy.protocols.apcsmart.events import (
     Polled,
     Settable,
     Silent,
+    Unconfirmed,
     UnusableCaps,
     Values,
 )
@@ -188,6 +192,13 @@ class _Connection:
                     ups.set(key, value)  # the store ignores what did not change
             elif isinstance(event, Garbled):
                 log.debug("[%s] garbled reply to %r: %r", name, event.query, event.reply)
+            elif isinstance(event, Doubtful):
+                log.debug("[%s] an alert came into the reply to %r (%r): not published",
+                          name, event.query, event.reply)
+            elif isinstance(event, Unconfirmed):
+                log.debug("[%s] not confirmed, not published: %s (Q %02X)", name,
+                          "a status Q did not repeat" if event.alert is None
+                          else f"alert {chr(event.alert.value)!r}", event.register)
             elif isinstance(event, Polled):
                 ups.stats.poll_seconds = event.seconds
                 cycle_log.debug("[%s] poll cycle %.1f ms, %d bytes sent, %d received",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from nutpy.protocols.apcmicrolink.layout import Field, Layout
 
 __all__ = ["VARIABLES", "Kind", "VarSpec", "bound_variables", "decode_values", "device_status",
-           "format_value", "outlet_group_count", "status_tokens"]
+           "format_value", "outlet_group_count", "status_flags", "status_tokens"]
 
 class Kind(enum.Enum):
     STRING = "string"  # ASCII, NUL-padded
@@ -301,6 +301,14 @@ def device_status(word: bytes) -> str:
     value = int.from_bytes(word, "big")
     labels = [name for bit, name in _STATUS_BITS.items() if value & bit]
     return " ".join(labels) if labels else f"0x{value:0{2 * len(word)}X}"
+
+
+def status_flags(layout: Layout, blob: bytes) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """Every flag the blob publishes: ``ups.status``'s tokens, ``ups.alarm``'s texts
+    and the status word's labels (``experimental.device.status``)."""
+    tokens, alarms = status_tokens(layout, blob)
+    word = _field_bytes(layout, blob, "2:4.A")
+    return tuple(tokens), tuple(alarms), "" if word is None else device_status(word)
 
 
 def decode_values(layout: Layout, blob: bytes) -> dict[str, str]:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from nutpy.protocols.apcsmart.status import Alert
 
 __all__ = ["AlertSeen", "Answering", "Closed", "CommandsFound", "Deleted", "Discovered",
-           "Event", "Finished", "Garbled", "NoAnswerYet", "Polled", "Settable", "Silent",
-           "UnusableCaps", "Values", "Verdict"]
+           "Doubtful", "Event", "Finished", "Garbled", "NoAnswerYet", "Polled", "Settable",
+           "Silent", "Unconfirmed", "UnusableCaps", "Values", "Verdict"]
 
 
 class Verdict(enum.Enum):
@@ -73,7 +73,19 @@ class Discovered:
 
 @dataclass(frozen=True, slots=True)
 class AlertSeen:
+    """An alert byte came: the session asks ``Q`` whether it is so."""
+
     alert: Alert
+
+
+@dataclass(frozen=True, slots=True)
+class Unconfirmed:
+    """A status change heard once and not borne out, so not published: an alert
+    the ``Q`` after it did not bear out, or (``alert`` None) a ``Q`` reading the
+    next one did not repeat.  Many of these mean noise on the line."""
+
+    alert: Alert | None
+    register: int  # the Q reading that did not bear it out, or was not repeated
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +108,15 @@ class Silent:
 @dataclass(frozen=True, slots=True)
 class Garbled:
     """One reply did not have its query's format; nothing of it was published."""
+
+    query: bytes
+    reply: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Doubtful:
+    """A reply an alert byte came into: the byte may be noise that took the place of
+    one of the reply's own, so nothing of it was published."""
 
     query: bytes
     reply: bytes
@@ -127,4 +148,5 @@ class Closed:
 
 
 Event = (Values | Deleted | Settable | CommandsFound | UnusableCaps | Discovered | AlertSeen
-         | NoAnswerYet | Answering | Silent | Garbled | Polled | Finished | Closed)
+         | Unconfirmed | NoAnswerYet | Answering | Silent | Garbled | Doubtful | Polled
+         | Finished | Closed)

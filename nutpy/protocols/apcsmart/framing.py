@@ -4,7 +4,8 @@ A host sends one byte (or a short timed sequence) and the UPS answers one
 line ending in CR LF.  Alert bytes may come at any time, even inside a
 reply; :class:`Splitter` tells them from reply bytes as they arrive, so an
 alert can be acted on at once instead of when the line it interrupted ends.
-Nothing here knows what a reply means.
+A line an alert came into is marked: the alert may be noise that took the
+place of one of the line's own bytes.  Nothing here knows what a reply means.
 """
 
 from __future__ import annotations
@@ -55,9 +56,14 @@ class AlertEvent:
 
 @dataclass(frozen=True, slots=True)
 class ReplyLine:
-    """One reply, CR removed, LF not included."""
+    """One reply, CR removed, LF not included.
+
+    ``interrupted``: an alert came after the line began (after the command,
+    or the line before it) and before its LF.
+    """
 
     data: bytes
+    interrupted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +86,7 @@ class Splitter:
         self._line = bytearray()
         self._mode = ReadMode.ALERTS
         self._overflowed = False
+        self._interrupted = False
 
     @property
     def pending(self) -> bytes:
@@ -93,6 +100,7 @@ class Splitter:
         """Forget a partial line (a flush before a new command)."""
         self._line.clear()
         self._overflowed = False
+        self._interrupted = False
         self._mode = ReadMode.ALERTS
 
     def feed(self, data: bytes) -> list[StreamEvent]:
@@ -101,11 +109,13 @@ class Splitter:
             if byte == _CR:
                 continue
             if byte == _LF:
-                events.append(Overflow() if self._overflowed else ReplyLine(bytes(self._line)))
+                events.append(Overflow() if self._overflowed
+                              else ReplyLine(bytes(self._line), self._interrupted))
                 self.clear()
                 continue
             if byte in _ALERT_BYTES and self._is_alert(byte):
                 events.append(AlertEvent(Alert(byte)))
+                self._interrupted = True
                 continue
             if len(self._line) >= MAX_LINE:
                 self._overflowed = True

@@ -20,9 +20,14 @@ turn.  The caller moves the bytes and keeps the time, as with h11:
   ends in one :class:`Finished`.  After queueing one, wait again: the
   deadline may have moved.
 
-Alert bytes are acted on the moment they arrive, not when a reply line ends
-(a power cut shows as ``OB`` within milliseconds): ``ups.status`` changes at
-once, and an idle session polls at once to confirm it.
+An alert byte is a hint, not a fact (:mod:`~nutpy.protocols.apcsmart.confirm`):
+the moment one arrives, an idle session polls, and a poll under way asks
+``Q`` before its next query; ``ups.status`` changes only when ``Q`` bears
+the alert out (a power cut shows as ``OB`` one ``Q`` round trip after the
+``!``).  A change no alert announced is published once two ``Q`` readings
+in a row agree, and the first status of a session is read twice.  A reply
+an alert came into is not published: the alert may be noise that took one
+of its bytes' place.
 
 The conversation is written as one generator per phase (``_handshake``,
 ``_discover``, ``_poll``...) that yields what it waits for (a reply line,
@@ -35,7 +40,8 @@ phase       what the session does                            leaves for
 CONNECTING  ``Y`` until ``SM`` (5 tries, ``ESC`` between)     DISCOVERING, CLOSED
 DISCOVERING firmware, ``a``, every query once, ``^Z``         POLLING, CLOSED
 POLLING     ``Q`` and the polled queries (all, hourly)        IDLE, KNOCKING
-IDLE        waits ``interval`` (0.25 s after a garbled poll)  POLLING, BUSY
+IDLE        waits ``interval`` (0.25 s after a garbled poll;  POLLING, BUSY
+            an alert ends the wait)
 BUSY        one request                                       POLLING
 KNOCKING    ``Y`` every ``interval``; requests fail at once   POLLING
 CLOSED      nothing more: the line ended, or the UPS is gone
@@ -44,7 +50,9 @@ CLOSED      nothing more: the line ended, or the UPS is gone
 A unit that stops answering in POLLING is knocked on; one that does not
 answer the handshake, goes silent during discovery, or goes silent again
 in the poll right after knocking, ends the session (:class:`Closed`), and
-the caller opens the port again later.
+the caller opens the port again later.  The data is stale (:class:`Silent`)
+after a few polls in a row whose ``Q`` could not be read; a garbled reply to
+another query only keeps that value as it was.
 """
 
 from __future__ import annotations
@@ -79,6 +87,7 @@ from nutpy.protocols.apcsmart.commands import (
     needs_at_recovery,
     string_write_steps,
 )
+from nutpy.protocols.apcsmart.confirm import StatusGuard
 from nutpy.protocols.apcsmart.events import (
     AlertSeen,
     Answering,
@@ -86,6 +95,7 @@ from nutpy.protocols.apcsmart.events import (
     CommandsFound,
     Deleted,
     Discovered,
+    Doubtful,
     Event,
     Finished,
     Garbled,
@@ -93,6 +103,7 @@ from nutpy.protocols.apcsmart.events import (
     Polled,
     Settable,
     Silent,
+    Unconfirmed,
     UnusableCaps,
     Values,
     Verdict,
@@ -113,16 +124,10 @@ from nutpy.protocols.apcsmart.framing import (
     AlertEvent,
     Overflow,
     ReadMode,
+    ReplyLine,
     Splitter,
 )
-from nutpy.protocols.apcsmart.status import (
-    LB,
-    OB,
-    Alert,
-    apply_alert,
-    parse_register,
-    status_tokens,
-)
+from nutpy.protocols.apcsmart.status import LB, OB, Alert, parse_status, status_tokens
 from nutpy.protocols.apcsmart.variables import (
     POLL_ORDER,
     STRING_LENGTH,
@@ -139,10 +144,13 @@ __all__ = ["Phase", "Session"]
 
 FULL_SCAN_EVERY = 3600.0  # NUT reads the non-polled variables hourly
 RESYNC_PAUSE = 0.25  # after a garbled reply: let the rest of it arrive, then flush
-GARBLED_POLLS = 3  # this many garbled polls in a row make the data stale
+LINE_GAP = 0.5  # a reply begun, then silent this long, was cut short (its LF lost to noise)
+GARBLED_POLLS = 3  # this many polls in a row without a readable Q make the data stale
+STATUS_READS = 3  # Q asked at most this often in a row for one confirmation
 # Stands in for a garbled line (too long, cut short, or trodden on by more
 # bytes): it matches no reply format.
-_GARBLED_LINE = b"\x00"
+_GARBLED = b"\x00"
+_GARBLED_LINE = ReplyLine(_GARBLED)
 
 
 class Phase(enum.Enum):
@@ -248,22 +256,23 @@ class Session:
         self.interval = interval
         self.shutdown_options = {"sdtype": sdtype, "advorder": advorder, "awd": awd}
         self.phase = Phase.CONNECTING
-        self.status = 0  # the Q register as last read, adjusted by alerts since
         self.values: dict[str, str] = {}  # everything published, by name
         self.bytes_sent = 0
         self.bytes_received = 0
         self._unit = _Unit()
         self._nasty = NastyGuard()
         self._splitter = Splitter()
-        self._lines: deque[bytes] = deque()  # reply lines nobody has taken yet
+        self._guard = StatusGuard()
+        self._lines: deque[ReplyLine] = deque()  # reply lines nobody has taken yet
+        self._interrupted = False  # the line taken last had an alert come into it
         self._out = bytearray()
         self._events: list[Event] = []
         self._jobs: deque[_Job] = deque()
         self._tickets = 0
         self._now = 0.0
+        self._heard_at = 0.0  # when the last byte came
         self._script: _Script[None] | None = None
         self._waiting: _Wait | None = None
-        self._wake = False  # an alert changed the status while idle
 
     # ---- the caller's side -----------------------------------------------------
 
@@ -286,6 +295,11 @@ class Session:
             return None
         if self._jobs and isinstance(waiting, _Idle | _Hold):
             return self._now  # a request is waiting to be taken: now
+        return self._deadline(waiting)
+
+    def _deadline(self, waiting: _Wait) -> float:
+        if isinstance(waiting, _Read) and self._splitter.pending:
+            return min(waiting.deadline, self._heard_at + LINE_GAP)
         return waiting.deadline
 
     def receive_data(self, data: bytes, now: float) -> list[Event]:
@@ -297,17 +311,18 @@ class Session:
             self._close("end of file on the port")
             return self._take_events()
         self.bytes_received += len(data)
+        self._heard_at = now
         for item in self._splitter.feed(data):
             if isinstance(item, AlertEvent):
                 self._on_alert(item.alert)
             elif isinstance(item, Overflow):
                 self._lines.append(_GARBLED_LINE)
             else:
-                self._lines.append(item.data)
+                self._lines.append(item)
         waiting = self._waiting
         if isinstance(waiting, _Read) and self._lines:
             self._resume(self._take_line())
-        elif isinstance(waiting, _Idle) and self._wake:
+        elif isinstance(waiting, _Idle) and self._guard.wanted:
             self._resume(None)
         return self._take_events()
 
@@ -316,12 +331,13 @@ class Session:
         waiting = self._waiting
         if isinstance(waiting, _Hold):
             self._reject_jobs()
-        if waiting is None or (now < waiting.deadline and not
+        if waiting is None or (now < self._deadline(waiting) and not
                                (self._jobs and isinstance(waiting, _Idle))):
             return self._take_events()
         if isinstance(waiting, _Read):
             # A line begun but never ended was cut short: the UPS did answer.
-            self._resume(_GARBLED_LINE if self._splitter.pending else None)
+            self._interrupted = False
+            self._resume(_GARBLED if self._splitter.pending else None)
         elif isinstance(waiting, _Idle):
             self._resume(self._jobs.popleft() if self._jobs else None)
         else:
@@ -358,7 +374,6 @@ class Session:
         """Run the conversation until it waits for something that is not here yet."""
         assert self._script is not None
         self._waiting = None
-        self._wake = False
         try:
             waiting = self._script.send(value)
             while True:
@@ -378,8 +393,9 @@ class Session:
         (a UPS sends nothing after a reply but alerts)."""
         line = self._lines.popleft()
         if self._lines or self._splitter.pending:
-            return _GARBLED_LINE
-        return line
+            line = _GARBLED_LINE
+        self._interrupted = line.interrupted
+        return line.data
 
     def _take_events(self) -> list[Event]:
         events, self._events = self._events, []
@@ -405,21 +421,19 @@ class Session:
     def _on_alert(self, alert: Alert) -> None:
         if alert is Alert.TURNING_OFF and isinstance(self._waiting, _Read) \
                 and self._waiting.star_ok:
-            self._lines.append(b"*")  # an old unit's way of saying OK to a shutdown
+            self._lines.append(ReplyLine(b"*"))  # an old unit's way of saying OK to a shutdown
             return
         self._events.append(AlertSeen(alert))
-        status = apply_alert(self.status, alert)
-        if status != self.status:
-            self.status = status
-            self._publish_status()
-            self._wake = True  # an idle session polls at once to confirm it
+        self._guard.alert(alert)  # an idle session polls at once (receive_data)
 
     def _publish(self, values: dict[str, str]) -> None:
         self.values.update(values)
         self._events.append(Values(values))
 
     def _publish_status(self) -> None:
-        self._publish({"ups.status": " ".join(status_tokens(self.status))})
+        status = self._guard.status
+        if status is not None:
+            self._publish({"ups.status": " ".join(status_tokens(status))})
 
     # ---- the wire's primitives -------------------------------------------------
 
@@ -568,25 +582,28 @@ class Session:
             full = self._now - last_full >= FULL_SCAN_EVERY
             began, sent, received = self._now, self.bytes_sent, self.bytes_received
             try:
-                ok = yield from self._poll(full)
+                read, clean = yield from self._poll(full)
                 self._events.append(Polled(self._now - began, self.bytes_sent - sent,
                                            self.bytes_received - received))
             except _Unanswered as exc:
                 self._events.append(Silent(str(exc)))
                 yield from self._knock()
-                ok = yield from self._poll(full=True)  # silent again: the session ends
-            garbled = 0 if ok else garbled + 1
-            if ok:
+                read, clean = yield from self._poll(full=True)  # silent again: it ends
+            garbled = 0 if read else garbled + 1
+            if read:
                 self._events.append(Answering())
-                if full:
+                if full and clean:
                     last_full = self._now
             elif garbled >= GARBLED_POLLS:
-                self._events.append(Silent(f"garbled replies in {garbled} polls in a row"))
+                self._events.append(Silent(f"no readable Q in {garbled} polls in a row"))
             # Until the next poll is due (soon after a garbled one): a request
             # is carried out, then polled for at once to show its effect; an
-            # alert also cuts the wait short.
+            # alert ends the wait (receive_data) or, if it came in the poll's
+            # last reply, leaves none.
             self.phase = Phase.IDLE
-            wait = self.interval if ok else min(self.interval, RESYNC_PAUSE)
+            if self._guard.wanted:
+                continue
+            wait = self.interval if clean else min(self.interval, RESYNC_PAUSE)
             job = yield _Idle(self._now + wait)
             if job is not None:
                 assert not isinstance(job, bytes)
@@ -594,24 +611,58 @@ class Session:
                 # Its result goes out before the poll that follows begins.
                 yield _Pause(self._now)
 
-    def _poll(self, full: bool) -> _Script[bool]:
-        """One scan; False when a reply was garbled (nothing of it published)."""
+    def _poll(self, full: bool) -> _Script[tuple[bool, bool]]:
+        """One scan: whether ``Q`` was read, and whether every reply was
+        (nothing of a garbled one is published).  Alerts meanwhile are put to
+        ``Q`` before the next query."""
         self.phase = Phase.POLLING
-        reply = yield from self._ask(STATUS)
-        if reply is None:
-            raise _Unanswered("no reply to Q")
-        status = parse_register(reply)
-        if status is None:
-            self._events.append(Garbled(STATUS, reply))
-            yield from self._resync()
-            return False
-        self.status = status
-        self._publish_status()
+        if not (yield from self._read_status()):
+            return False, False
         unit = self._unit
         clean = True
         for cmd in [*(unit.queries if full else unit.polled()), *unit.dual]:
             clean &= yield from self._poll_one(cmd)
-        return clean
+            if self._guard.wanted:
+                clean &= yield from self._read_status()
+        self._check_battery()
+        return True, clean
+
+    def _read_status(self) -> _Script[bool]:
+        """``Q`` until its reading is confirmed or not (see :class:`StatusGuard`);
+        False if no status was read (a reply garbled, or every one doubtful)."""
+        guard = self._guard
+        read = False
+        for _ in range(STATUS_READS):
+            guard.asking()
+            reply = yield from self._ask(STATUS)
+            if reply is None:
+                raise _Unanswered("no reply to Q")
+            if self._interrupted:  # ask again: the alert that came into it wants Q too
+                self._events.append(Doubtful(STATUS, reply))
+                continue
+            register = parse_status(reply)
+            if register is None:
+                self._events.append(Garbled(STATUS, reply))
+                yield from self._resync()
+                return False
+            read = True
+            reading = guard.reading(register)
+            self._events += [Unconfirmed(alert, register) for alert in reading.not_borne_out]
+            if reading.not_repeated is not None:
+                self._events.append(Unconfirmed(None, reading.not_repeated))
+            self._publish_status()
+            if not reading.again:
+                break
+        # Out of tries, a change seen once waits for the next poll's Q to repeat it.
+        return read and guard.status is not None
+
+    def _check_battery(self) -> None:
+        """Low battery by the UPS's own rule, after a ``%`` that ``Q`` did not bear out."""
+        before = self._guard.status
+        self._guard.battery(_number(self.values.get("battery.runtime")),
+                            _number(self.values.get("battery.runtime.low")))
+        if self._guard.status != before:
+            self._publish_status()
 
     def _poll_one(self, cmd: bytes) -> _Script[bool]:
         reply = yield from self._ask(cmd)
@@ -634,7 +685,10 @@ class Session:
             self._events.append(Garbled(cmd, reply))
             yield from self._resync()
             return False
-        self._publish(reading.values)
+        if self._interrupted:
+            self._events.append(Doubtful(cmd, reply))
+        else:
+            self._publish(reading.values)
         return True
 
     def _resync(self) -> _Script[None]:
@@ -677,7 +731,7 @@ class Session:
             return Verdict.FAILED
         status = None
         if name.startswith("calibrate.") or (param or "").lower() == "cs":
-            status = parse_register((yield from self._ask(STATUS)) or b"")
+            status = parse_status((yield from self._ask(STATUS)) or b"")
             if status is None:
                 return Verdict.FAILED
         try:
@@ -697,7 +751,7 @@ class Session:
         NUT's own read of Q accepts a single character, so on a real unit it
         always falls back to "on battery"; this reads the register properly.
         """
-        status = parse_register((yield from self._ask(STATUS)) or b"")
+        status = parse_status((yield from self._ask(STATUS)) or b"")
         if status is None:
             notes.append("status unreadable: assuming on battery and low, as NUT does")
             status = OB | LB
@@ -762,3 +816,9 @@ class Session:
                 return value
         return value
 
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None

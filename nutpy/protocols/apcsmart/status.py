@@ -1,9 +1,10 @@
-"""The status register (``Q``) and the alert bytes that change it between polls.
+"""The status register (``Q``) and the alert bytes that announce its changes.
 
 ``ups.status`` is eight bits of ``Q`` turned into NUT's words, in NUT's fixed
 order.  A Smart-UPS also sends single bytes on its own (section 4 of the
-spec); NUT's ``alert_handler`` flips the same bits from them until the next
-``Q`` says how things really are.
+spec).  NUT's ``alert_handler`` flips the register's bits from them until the
+next ``Q``; nutpy only takes them as a reason to ask (see
+:mod:`~nutpy.protocols.apcsmart.confirm`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from collections.abc import Iterable
 
 __all__ = ["ALERT_MEANINGS", "BOOST", "CAL", "LB", "OB", "OL", "OVER", "RB", "TRIM", "Alert",
-           "apply_alert", "parse_register", "status_bits", "status_tokens"]
+           "impossible", "parse_register", "parse_status", "status_bits", "status_tokens"]
 
 CAL, TRIM, BOOST, OL, OB, OVER, LB, RB = (1 << bit for bit in range(8))
 _STATUS_TOKENS = ((CAL, "CAL"), (TRIM, "TRIM"), (BOOST, "BOOST"), (OL, "OL"),
@@ -49,24 +50,32 @@ ALERT_MEANINGS: dict[Alert, str] = {
     Alert.TURNING_OFF: "about to turn off",
 }
 
-# What each alert does to the Q bits: (bits cleared, bits set).  Alerts not
-# listed change nothing.
-_ALERT_EFFECTS: dict[Alert, tuple[int, int]] = {
-    Alert.LINE_FAIL: (OL, OB),
-    Alert.LINE_RESTORED: (OB, OL),
-    Alert.LOW_BATTERY: (0, LB),
-    Alert.LOW_BATTERY_CLEARED: (LB, 0),
-    Alert.REPLACE_BATTERY: (0, RB),
-    Alert.ABNORMAL: (0, OVER),
-    Alert.ABNORMAL_CLEARED: (OVER, 0),
-}
-
 
 def parse_register(line: bytes) -> int | None:
     """A two-hex-digit reply (Q, 9, ~, ', 8, 7) as a number; None if garbled."""
     if _HEX2.fullmatch(line) is None:
         return None
     return int(line, 16)
+
+
+# Bits no unit shows at once: on line and on battery, trimming and boosting,
+# either of those on battery (they are what the UPS does to the mains).
+_CONTRADICTIONS = (OL | OB, TRIM | BOOST, TRIM | OB, BOOST | OB)
+
+
+def impossible(status: int) -> bool:
+    """Whether a ``Q`` value contradicts itself."""
+    return any(status & bits == bits for bits in _CONTRADICTIONS)
+
+
+def parse_status(line: bytes) -> int | None:
+    """A ``Q`` reply as the register; None if garbled or self-contradictory.
+
+    UPS-Link has no checksum: one noise byte turns ``08`` into ``18``, so a
+    reply that cannot be true is treated as one that does not parse.
+    """
+    status = parse_register(line)
+    return None if status is None or impossible(status) else status
 
 
 def status_tokens(status: int) -> list[str]:
@@ -79,9 +88,3 @@ def status_bits(tokens: Iterable[str]) -> int:
     """The Q value behind ``ups.status`` words; words Q cannot carry are ignored."""
     masks = {token: mask for mask, token in _STATUS_TOKENS}
     return sum({masks[t] for t in tokens if t in masks})
-
-
-def apply_alert(status: int, alert: Alert) -> int:
-    """How NUT's alert handler changes the status bits between polls."""
-    cleared, set_ = _ALERT_EFFECTS.get(alert, (0, 0))
-    return (status & ~cleared) | set_
