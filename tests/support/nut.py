@@ -75,7 +75,7 @@ def talk(port: int, data: bytes, host: str = "127.0.0.1", quiet: float = 0.3,
     (the first byte may take up to ``timeout``: a loaded machine is slow to start)."""
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.sendall(data)
-        chunks = []
+        chunks: list[bytes] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             sock.settimeout(quiet if chunks else max(deadline - time.monotonic(), 0.01))
