@@ -80,8 +80,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# Most tests wait on real programs and timers rather than compute, so three
+# run at once on two cores; those marked `alone` (latency bounds, the systemd
+# containers' shared root tree) run afterwards with the machine to themselves.
+TEST_WORKERS ?= 3
 test: $(STAMP) nut-tools apcupsd-peer lint typecheck
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) -m 'not alone'
+	$(VENV)/bin/pytest -q -m alone
 
 # Only the units under a real systemd, in a container (part of `make test` too;
 # about 2 minutes, plus 30 s to build the cached root tree the first time).

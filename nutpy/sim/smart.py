@@ -159,6 +159,9 @@ class SmartUps:
         self._seq: tuple[bytes, bytearray, float] | None = None
         self._press: tuple[int, float] | None = None
         self._last_query: bytes | None = None
+        # Where ``-`` stands in each EEPROM item's list: a list may name one value
+        # twice (``s`` is ``HMLL``), so the value alone does not say.
+        self._positions: dict[bytes, int] = {}
         self._timers: dict[str, tuple[float, Callable[[], None]]] = {}
         self._outbox = bytearray()
         self._time: float | None = None
@@ -313,12 +316,13 @@ class SmartUps:
         if not choices:
             return "NO"
         current = self.replies.get(item)
-        if current in choices:
-            step = 1 if cmd == b"-" else -1
-            value = choices[(choices.index(current) + step) % len(choices)]
-        else:
-            value = choices[0]
-        self.replies[item] = value
+        position = self._positions.get(item)
+        if position is None or position >= len(choices) or choices[position] != current:
+            position = choices.index(current) if current in choices else None
+        step = 1 if cmd == b"-" else -1
+        position = 0 if position is None else (position + step) % len(choices)
+        self._positions[item] = position
+        self.replies[item] = choices[position]
         self._timers["eeprom"] = (now + EEPROM_ALERT_DELAY, self._eeprom_written)
         return "OK"
 

@@ -64,6 +64,11 @@ def test_upsrw_sets_an_enum_and_a_string(tmp_path: Path) -> None:
             upsrw_set(port, "ups.id", "rack7")
             assert wait_until(lambda: upsc(port).get("input.transfer.high") == "261", 15)
             assert wait_until(lambda: upsc(port).get("ups.id") == "rack7", 15)
+            # The caps list is H M L L: from L, M lies past the second L and H.
+            upsrw_set(port, "input.sensitivity", "L")
+            assert wait_until(lambda: upsc(port).get("input.sensitivity") == "L", 15)
+            upsrw_set(port, "input.sensitivity", "M")
+            assert wait_until(lambda: upsc(port).get("input.sensitivity") == "M", 15)
         # The simulator's EEPROM now holds them: NUT's own driver reads them back.
         write_config(tmp_path / "nut", ups_conf=ups_conf(link),
                      upsd_conf=f"LISTEN 127.0.0.1 {port}\n")
@@ -71,3 +76,4 @@ def test_upsrw_sets_an_enum_and_a_string(tmp_path: Path) -> None:
             shown = settled(port)
     assert shown["input.transfer.high"] == "261"
     assert shown["ups.id"] == "rack7"
+    assert shown["input.sensitivity"] == "M"

@@ -562,6 +562,7 @@ def test_default_listeners_are_both_loopbacks(tmp_path: Path) -> None:
 
 # ---- wire behaviour -----------------------------------------------------------
 
+@pytest.mark.alone  # its median latency is measured on a quiet machine
 def test_list_var_is_one_segment_and_prompt(shared: Server) -> None:
     request = f"LIST VAR {UPS}\n".encode()
     end = f"END LIST VAR {UPS}\n".encode()

@@ -43,6 +43,9 @@ from tests.support.nut import (
 )
 from tests.support.probe import ANSWER, GET, LATENCY_BOUND, Probe
 
+# After the parallel run, on its own: it times every GET VAR against LATENCY_BOUND.
+pytestmark = pytest.mark.alone
+
 UPS = "dummy"
 IDLE_CONNECTIONS = 5000
 

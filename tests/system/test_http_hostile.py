@@ -25,6 +25,9 @@ from tests.support import FIXTURES
 from tests.support.nut import Server, free_port, nutpy_server, wait_until, write_config
 from tests.support.probe import LATENCY_BOUND, Probe
 
+# After the parallel run, on its own: it times every GET VAR against LATENCY_BOUND.
+pytestmark = pytest.mark.alone
+
 IDLE = 1000  # idle HTTP connections
 SLOW = 100  # slowloris clients
 FUZZ = 3000  # fuzzed requests

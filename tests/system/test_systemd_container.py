@@ -39,6 +39,10 @@ from tests.support.nut import (
     write_config,
 )
 
+# After the parallel run, on its own: its containers share one cached root
+# tree, and it times systemd.
+pytestmark = pytest.mark.alone
+
 REPO = Path(__file__).resolve().parents[2]
 UNIT = (REPO / "systemd" / "nutpy.service").read_text()
 

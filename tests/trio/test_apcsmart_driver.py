@@ -375,6 +375,22 @@ async def test_set_enum_and_string(autojump_clock: trio.testing.MockClock) -> No
         assert got != Result.SUCCESS
 
 
+async def test_set_an_enum_whose_caps_name_a_value_twice(
+        autojump_clock: trio.testing.MockClock) -> None:
+    async with running() as rig:
+        assert rig.engine.choices(b"s") == ["H", "M", "L", "L"]  # as the Smart-UPS 1500 says
+        got, sent, _ = await rig.request(lambda done: SetVar("input.sensitivity", "L", done))
+        assert (got, sent) == (Result.SUCCESS, b"s-s-s")
+        # Past the second L, where meeting L again must not end the search.
+        got, sent, _ = await rig.request(lambda done: SetVar("input.sensitivity", "H", done))
+        assert (got, sent) == (Result.SUCCESS, b"s-s-s")
+        assert rig.engine.replies[b"s"] == "H" and value(rig.ups, "input.sensitivity") == "H"
+        # A value the list lacks: once round (four steps) and back where it was, refused.
+        got, sent, _ = await rig.request(lambda done: SetVar("input.sensitivity", "A", done))
+        assert (got, sent) == (Result.FAILED, b"s" + b"-s" * 4)
+        assert rig.engine.replies[b"s"] == "H"
+
+
 # ---- a silent line, a vanished port -----------------------------------------------------
 
 

@@ -644,10 +644,10 @@ def test_an_enum_is_stepped_with_minus_until_it_reads_the_value() -> None:
     assert Values({"input.transfer.high": "261"}) in events
 
 
-def test_an_enum_back_at_its_start_gives_up() -> None:
+def test_an_enum_once_round_its_caps_list_gives_up() -> None:
     verdict, sent, _, events = setvar(ready(), "input.transfer.high", "300",
-                                      Eeprom([b"253", b"257"]))
-    assert (verdict, sent) == (Verdict.FAILED, b"u-u-u")
+                                      Eeprom([b"253", b"257", b"261", b"265"]))
+    assert (verdict, sent) == (Verdict.FAILED, b"u-u-u-u-u")  # four entries, four steps
     assert Values({"input.transfer.high": "253"}) in events
 
 

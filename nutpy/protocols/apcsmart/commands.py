@@ -23,12 +23,11 @@ from nutpy.protocols.apcsmart.framing import (
 from nutpy.protocols.apcsmart.status import CAL, OB, OL
 from nutpy.protocols.apcsmart.variables import STRING_LENGTH
 
-__all__ = ["AT_RECOVERY", "ENUM_MAX_STEPS", "ENUM_STEP", "INSTCMD_BYTES", "KNOWN_INSTCMDS",
+__all__ = ["AT_RECOVERY", "ENUM_STEP", "INSTCMD_BYTES", "KNOWN_INSTCMDS",
            "NASTY", "Expect", "NastyGuard", "ShutdownMethod", "Step", "UnknownCommand",
            "at_steps", "instcmd_steps", "killpower_plan", "needs_at_recovery",
            "string_write_steps"]
 
-ENUM_MAX_STEPS = 32  # NUT gives up cycling an enum after this many "-"
 
 # The command bytes of ``a`` that make NUT register instant commands.
 INSTCMD_BYTES: dict[bytes, tuple[str, ...]] = {

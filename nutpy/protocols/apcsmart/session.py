@@ -67,7 +67,6 @@ from nutpy.protocols.apcsmart.capabilities import (
 )
 from nutpy.protocols.apcsmart.commands import (
     AT_RECOVERY,
-    ENUM_MAX_STEPS,
     ENUM_STEP,
     KNOWN_INSTCMDS,
     NASTY,
@@ -227,6 +226,7 @@ class _Unit:
     output_frequency: bool = False
     instcmds: tuple[str, ...] = ()
     writable: set[str] = field(default_factory=set)
+    cycles: dict[bytes, int] = field(default_factory=dict)  # query -> positions ``-`` steps
 
     def polled(self) -> list[bytes]:
         """The per-cycle queries after ``Q``, in NUT's order."""
@@ -551,6 +551,10 @@ class Session:
             self._events.append(UnusableCaps(reply))
             return
         locale = firmware_locale(self.values.get("ups.firmware", ""))
+        for entry in entries:
+            if entry.locale in (locale, "4"):
+                cycles = self._unit.cycles
+                cycles[entry.cmd] = cycles.get(entry.cmd, 0) + len(entry.values)
         for name, values in caps_enums(entries, locale, self.values).items():
             self._unit.writable.add(name)
             self._events.append(Settable(name, self.values[name], enums=tuple(values)))
@@ -741,13 +745,20 @@ class Session:
         return next(iter(reading.values.values()), None)
 
     def _cycle_enum(self, cmd: bytes, original: str, target: str) -> _Script[str | None]:
-        """Step the EEPROM value with ``-`` until ``target`` (or back to the start)."""
+        """Step the EEPROM value with ``-`` until ``target``, at most once round.
+
+        Once round is as many steps as the caps list has entries for ``cmd``
+        (writable enums come only from it).  A list may name a value twice
+        (``s`` is ``HMLL`` on Smart-UPSes), so meeting ``original`` again does
+        not mean the list has wrapped: NUT's driver stops there and so never
+        reaches ``H`` from ``L``.
+        """
         value: str | None = original
-        for _ in range(ENUM_MAX_STEPS):
+        for _ in range(self._unit.cycles[cmd]):
             if not (yield from self._run_steps([ENUM_STEP])):
                 return value
             value = yield from self._read_value(cmd)
-            if value in (None, target, original):
+            if value in (None, target):
                 return value
         return value
 
