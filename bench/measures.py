@@ -181,8 +181,8 @@ def idle_cost(rec: Recorder, pair: dict[str, Running], seconds: float) -> None:
     time.sleep(seconds)
     after = {n: {role: usage(pid) for role, pid in s.pids.items()} for n, s in pair.items()}
     for name in pair:
-        cpu = {role: (after[name][role].cpu_seconds - before[name][role].cpu_seconds)
-               * 60 / seconds for role in after[name]}
+        cpu = {role: after[name][role].cpu_since(before[name][role]) * 60 / seconds
+               for role in after[name]}
         rss = {role: after[name][role].rss_bytes / MB for role in after[name]}
         rec.add("idlecpu.cpu", name, sum(cpu.values()))
         rec.add("idlecpu.rss", name, sum(rss.values()))
@@ -294,9 +294,9 @@ def many_ups(rec: Recorder, workdir: Path, count: int, seconds: float) -> None:
             # every UPS through discovery, then the measured window
             wait_until(lambda: log.read_text().count("APC Smart-UPS on") >= count, 120, 0.5)
             mark = len(log.read_text())
-            before = usage(server.pids["nutpy"]).cpu_seconds
+            before = usage(server.pids["nutpy"])
             time.sleep(seconds)
-            cpu = (usage(server.pids["nutpy"]).cpu_seconds - before) / seconds
+            cpu = usage(server.pids["nutpy"]).cpu_since(before) / seconds
             text = log.read_text()[mark:]
         sim_cpu = usage(sim.pid).cpu_seconds if sim.poll() is None else float("nan")
     ratios: list[float] = []

@@ -62,20 +62,27 @@ def started(args: list[str], log: Path, *, env: dict[str, str] | None = None,
 
 @dataclass(frozen=True)
 class Usage:
-    cpu_seconds: float  # user + system, since the process started
+    cpu_seconds: float  # user + system, since the process started (live threads)
     rss_bytes: int
     fds: int
+    threads: dict[int, float]  # thread id -> its CPU seconds
+
+    def cpu_since(self, before: Usage) -> float:
+        """CPU seconds spent since ``before``, thread by thread: a thread that
+        ended meanwhile (trio's idle worker threads end after 10 s) took its
+        time with it, and subtracting totals made that a negative cost."""
+        return sum(cpu - before.threads.get(tid, 0.0) for tid, cpu in self.threads.items())
 
 
 def usage(pid: int) -> Usage:
     """CPU time, resident memory and open descriptors of one process."""
     # schedstat's first field is the time on a CPU in ns (/proc/PID/stat
     # counts 10 ms ticks, too coarse for an idle NUT driver); every thread
-    cpu = 0.0
+    threads: dict[int, float] = {}
     for task in os.listdir(f"/proc/{pid}/task"):
         with contextlib.suppress(FileNotFoundError), \
                 open(f"/proc/{pid}/task/{task}/schedstat") as f:
-            cpu += int(f.read().split()[0]) / 1e9
+            threads[int(task)] = int(f.read().split()[0]) / 1e9
     rss = 0
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -83,5 +90,5 @@ def usage(pid: int) -> Usage:
                 rss = int(line.split()[1]) * 1024
                 break
     fds = len(os.listdir(f"/proc/{pid}/fd"))
-    return Usage(cpu, rss, fds)
+    return Usage(sum(threads.values()), rss, fds, threads)
 

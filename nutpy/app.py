@@ -15,16 +15,20 @@ feeds the watchdog (:mod:`nutpy.sdnotify`).  It is ready once it listens and
 every UPS has been read, so that upsmon, started after it, finds data; but
 after MAXAGE at most, since a UPS not read by then is served as stale anyway
 and one dead port must not hold back the others.
+
+The HTTP front end, the apcupsd port and the history (with prometheus_client,
+h11 and sqlite3: about 6 MB and a third of a second) are imported only when
+the configuration asks for them.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -33,14 +37,11 @@ from nutpy import sdnotify
 from nutpy.config import Config, Diagnostic, UpsConfig
 from nutpy.config.descriptions import load_descriptions
 from nutpy.drivers.base import supervise
-from nutpy.frontends import http
 from nutpy.frontends.announce import serve_announce
 from nutpy.frontends.control import serve_control
-from nutpy.frontends.nis import serve_nis
 from nutpy.frontends.nut.listener import open_listeners, serve_listeners
 from nutpy.frontends.nut.session import ServerContext
 from nutpy.frontends.nut.tracking import Tracking
-from nutpy.history.keeper import History
 from nutpy.history.recorder import KEEP, Recorder
 from nutpy.store import (
     Availability,
@@ -52,6 +53,10 @@ from nutpy.store import (
 )
 from nutpy.tls import TlsError, server_context
 from nutpy.wiring import build_driver, check
+
+if TYPE_CHECKING:
+    from nutpy.frontends.http import HttpContext
+    from nutpy.history.keeper import History
 
 log = logging.getLogger("nutpy")
 
@@ -96,14 +101,12 @@ class Server:
     nursery: trio.Nursery
     drivers: dict[str, _Running] = field(default_factory=dict)
     recorder: Recorder = field(init=False)
-    http: http.HttpContext = field(init=False)
+    http: HttpContext | None = None  # when HTTP_LISTEN is set
     reload_hooks: list[Callable[[Config], None]] = field(default_factory=list)
     addresses: list[str] = field(default_factory=list)  # where it listens, for STATUS=
 
     def __post_init__(self) -> None:
         self.recorder = Recorder(self.ctx.store)
-        self.http = http.HttpContext(self.ctx.store, self.cfg.users, self.ctx.descriptions,
-                                     self.recorder, self.cfg.nutpy.http_allow_plain_auth)
 
     def unread(self) -> list[str]:
         """The UPSes whose data is not fresh now."""
@@ -174,8 +177,9 @@ class Server:
         cfg.nutpy.http_listen = self.cfg.nutpy.http_listen  # nor HTTP_LISTEN
         self.cfg = cfg
         self.ctx.users = cfg.users
-        self.http.users = cfg.users
-        self.http.allow_plain_auth = cfg.nutpy.http_allow_plain_auth
+        if self.http is not None:
+            self.http.users = cfg.users
+            self.http.allow_plain_auth = cfg.nutpy.http_allow_plain_auth
         self.ctx.upsd = cfg.upsd
         self.ctx.tracking.delay = cfg.upsd.trackingdelay
         self.ctx.store.maxage = cfg.upsd.maxage
@@ -236,6 +240,9 @@ async def _open_history(cfg: Config, store: Store) -> History | None:
     path = cfg.nutpy.history_path(statepath, cfg.directory)
     if path is None:
         return None
+    import sqlite3  # lazy, as the history (see the module's docstring)
+
+    from nutpy.history.keeper import History
     try:
         return await History.open(store, path, cfg.nutpy.history_days)
     except (OSError, sqlite3.Error) as exc:
@@ -287,17 +294,22 @@ async def serve(directory: Path, *, control: Path | None = None,
                 server.recorder.preload(await history.entries(
                     None, cfg.nutpy.history_days * 86400.0, KEEP))
                 server.recorder.on_entry = history.add_entry
-                server.http.history = history
             nursery.start_soon(store.watch_ages)
             await nursery.start(server.recorder.run)
             for section in cfg.ups.ups:
                 server.start_ups(section)
             await nursery.start(_handle_signals, server)
             nursery.start_soon(serve_listeners, ctx, listeners, cfg.upsd.maxconn, tls)
-            for nis in cfg.nutpy.nis_listen:
-                if cfg.ups.find(nis.ups) is not None:  # else reported: NIS_LISTEN names no UPS
-                    await nursery.start(serve_nis, store, server.recorder, nis)
+            if cfg.nutpy.nis_listen:
+                from nutpy.frontends.nis import serve_nis
+                for nis in cfg.nutpy.nis_listen:
+                    if cfg.ups.find(nis.ups) is not None:  # else reported: names no UPS
+                        await nursery.start(serve_nis, store, server.recorder, nis)
             if http_listeners:
+                from nutpy.frontends import http
+                server.http = http.HttpContext(
+                    store, cfg.users, ctx.descriptions, server.recorder,
+                    cfg.nutpy.http_allow_plain_auth, history=history)
                 nursery.start_soon(http.serve, server.http, http_listeners, tls,
                                    cfg.nutpy.http_maxconn)
             if control is not None:

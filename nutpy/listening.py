@@ -27,14 +27,15 @@ from pathlib import Path
 
 import trio
 
-__all__ = ["CAPACITY_ERRORS", "ConnectionLimit", "peer_address", "serve_connections",
-           "unix_listener"]
+__all__ = ["CAPACITY_ERRORS", "ConnectionLimit", "accept_connections", "peer_address",
+           "serve_connections", "unix_listener"]
 
 CAPACITY_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 _FIRST_WAIT = 0.1
 _LONGEST_WAIT = 1.0
 
 Handler = Callable[[trio.SocketStream], Awaitable[None]]
+Adopt = Callable[[trio.SocketStream], None]
 
 
 @dataclass
@@ -88,9 +89,8 @@ async def _accept(listener: trio.SocketListener, log: logging.Logger) -> trio.So
         return stream
 
 
-async def _serve_one(listener: trio.SocketListener, handler: Handler,
-                     limit: ConnectionLimit | None, log: logging.Logger,
-                     nursery: trio.Nursery) -> None:
+async def _serve_one(listener: trio.SocketListener, start: Adopt,
+                     limit: ConnectionLimit | None, log: logging.Logger) -> None:
     async with listener:
         while True:
             stream = await _accept(listener, log)
@@ -99,7 +99,7 @@ async def _serve_one(listener: trio.SocketListener, handler: Handler,
                             peer_address(stream))
                 await trio.aclose_forcefully(stream)
                 continue
-            nursery.start_soon(_run, handler, stream, limit, log)
+            start(stream)
 
 
 async def _run(handler: Handler, stream: trio.SocketStream,
@@ -125,8 +125,36 @@ async def serve_connections(handler: Handler, listeners: Sequence[trio.SocketLis
     when this returns.
     """
     async with trio.open_nursery() as nursery:
+        def start(stream: trio.SocketStream) -> None:
+            nursery.start_soon(_run, handler, stream, limit, log)
+
         for listener in listeners:
-            nursery.start_soon(_serve_one, listener, handler, limit, log, nursery)
+            nursery.start_soon(_serve_one, listener, start, limit, log)
+
+
+async def accept_connections(adopt: Adopt, listeners: Sequence[trio.SocketListener], *,
+                             limit: ConnectionLimit | None = None,
+                             log: logging.Logger) -> None:
+    """Hand every connection to ``adopt`` (no task of its own), until cancelled.
+
+    For a server that serves its connections from one task.  ``adopt`` owns
+    the stream from then on, and its place in ``limit``: the connection
+    counts in ``limit.active`` until the adopter subtracts it, when it closes.
+    """
+    def start(stream: trio.SocketStream) -> None:
+        if limit is not None:
+            limit.active += 1
+        try:
+            adopt(stream)
+        except Exception:  # a bug must cost one connection, not the server
+            log.exception("connection from %s failed", peer_address(stream))
+            if limit is not None:
+                limit.active -= 1
+            stream.socket.close()
+
+    async with trio.open_nursery() as nursery:
+        for listener in listeners:
+            nursery.start_soon(_serve_one, listener, start, limit, log)
 
 
 def _clear_stale_socket(path: Path) -> None:

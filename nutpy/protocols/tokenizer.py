@@ -58,6 +58,9 @@ QUOTE_HASH_ERROR = "Unbalanced word due to unescaped # in quotes"
 class Tokenizer:
     """Incremental tokenizer.  ``feed`` returns the events completed so far."""
 
+    __slots__ = ("_lineno", "_max_word_length", "_max_words", "_quote_lineno", "_state",
+                 "_word", "_words")
+
     def __init__(
         self, max_word_length: int = MAX_WORD_LENGTH, max_words: int = MAX_WORDS
     ) -> None:

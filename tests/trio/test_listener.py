@@ -1,5 +1,6 @@
-"""The connection task in-process: idle close, MAXCONN, pipelining, one send per read,
-and the bounds on hostile clients (a stalled TLS handshake, a client that never reads).
+"""The NUT port in-process: idle close, MAXCONN, pipelining, one send per read, the
+``GET VAR`` reply cache following the store, and the bounds on hostile clients (a
+stalled TLS handshake, a client that never reads).
 """
 
 from __future__ import annotations
@@ -33,13 +34,16 @@ STATUS_REPLY = b'VAR u ups.status "OL"\n'
 
 
 async def _start(nursery: trio.Nursery, maxconn: int | None = None,
-                 tls: ssl.SSLContext | None = None, variables: int = 0) -> int:
-    store = Store()
-    ups = store.add("u")
-    ups.set("ups.status", "OL")
-    for i in range(variables):
-        ups.set(f"test.variable.{i:04d}", "a value of some length")
-    ups.mark_fresh(trio.current_time() + 10**6)  # fresh for the whole test
+                 tls: ssl.SSLContext | None = None, variables: int = 0,
+                 store: Store | None = None) -> int:
+    """Serve ``store`` (default: UPS ``u``, ``OL``, fresh for the whole test)."""
+    if store is None:
+        store = Store()
+        ups = store.add("u")
+        ups.set("ups.status", "OL")
+        for i in range(variables):
+            ups.set(f"test.variable.{i:04d}", "a value of some length")
+        ups.mark_fresh(trio.current_time() + 10**6)
     ctx = ServerContext(store, UpsdConf(), {}, Descriptions(), Tracking(60),
                         trio.current_time, tls_available=tls is not None)
     listeners = await open_listeners([Listen("127.0.0.1", 0)], allow_partial=False)
@@ -107,6 +111,37 @@ async def test_connections_beyond_maxconn_are_refused_others_served() -> None:
                 except trio.BrokenResourceError:
                     pass
                 await trio.sleep(0.05)
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_repeated_get_var_follows_the_store(
+        autojump_clock: trio.testing.MockClock) -> None:
+    """The same request bytes, over and over (upsmon's way): each answer is what
+    the store says at that moment, though the reply may come from the cache."""
+    store = Store(maxage=15)
+    ups = store.add("u")
+    ups.set("ups.status", "OL")
+    ups.mark_fresh(trio.current_time())
+    async with trio.open_nursery() as nursery:
+        stream = await trio.open_tcp_stream("127.0.0.1", await _start(nursery, store=store))
+
+        async def ask(request: bytes = GET_STATUS) -> bytes:
+            await stream.send_all(request)
+            return await stream.receive_some(100)
+
+        assert await ask() == STATUS_REPLY
+        assert await ask() == STATUS_REPLY
+        assert await ask(b"get var U UPS.STATUS\n") == b'VAR U UPS.STATUS "OL"\n'
+        ups.set("ups.status", "OB LB")  # a change publishes an event
+        assert await ask() == b'VAR u ups.status "OB LB"\n'
+        ups.set_fsd()
+        assert await ask() == b'VAR u ups.status "FSD OB LB"\n'
+        await trio.sleep(16)  # older than MAXAGE, and nothing was published
+        assert await ask() == b"ERR DATA-STALE\n"
+        ups.mark_fresh(trio.current_time())
+        assert await ask() == b'VAR u ups.status "FSD OB LB"\n'
+        store.remove("u")
+        assert await ask() == b"ERR UNKNOWN-UPS\n"
         nursery.cancel_scope.cancel()
 
 

@@ -65,6 +65,7 @@ cycle_log = logging.getLogger("nutpy.driver.apcsmart.cycle")
 
 BAUDRATE = 2400
 RECEIVE_SIZE = 4096
+SEND_MARGIN = 1.0  # a query is sent whole, never cut short by a deadline this near
 
 
 class LineLost(Exception):
@@ -132,20 +133,34 @@ class _Connection:
         self._wait: trio.CancelScope | None = None
 
     async def converse(self) -> None:
-        """Move bytes between the stream and the session; raises LineLost at its end."""
+        """Move bytes between the stream and the session; raises LineLost at its end.
+
+        One cancel scope serves the waits until one of them times out (a new
+        scope for each reply was a fifth of a query's CPU time).  Its
+        deadline is only ever moved earlier: when it fires before the
+        session's own, :meth:`Session.handle_timeout` finds nothing due and
+        the next scope waits on.
+        """
         session = self.session
         events = session.start(trio.current_time())
         while True:
-            await self._send(session.data_to_send())
-            self._handle(events)
-            deadline = session.next_deadline()
-            data: bytes | None = None
-            with trio.move_on_at(math.inf if deadline is None else deadline) as self._wait:
-                data = await self._receive()
-            self._wait = None
-            now = trio.current_time()
-            events = session.handle_timeout(now) if data is None \
-                else session.receive_data(data, now)
+            timed_out = True
+            with trio.CancelScope() as wait:
+                while not wait.cancel_called:  # else the data came as it fired
+                    await self._send(session.data_to_send(), wait)
+                    self._handle(events)
+                    deadline = session.next_deadline()
+                    if deadline is not None and deadline < wait.deadline:
+                        wait.deadline = deadline
+                    self._wait = wait
+                    try:
+                        data = await self._receive()
+                    finally:
+                        self._wait = None
+                    events = session.receive_data(data, trio.current_time())
+                timed_out = False
+            if timed_out:
+                events = session.handle_timeout(trio.current_time())
 
     async def take_requests(self, requests: trio.MemoryReceiveChannel[Request]) -> None:
         async for request in requests:
@@ -169,8 +184,11 @@ class _Connection:
                 request.on_result(Result.FAILED)
         self.requests.clear()
 
-    async def _send(self, data: bytes) -> None:
+    async def _send(self, data: bytes, wait: trio.CancelScope) -> None:
+        """Send a query whole: the scope's deadline, if near, waits until it is out."""
         if data:
+            if wait.deadline - trio.current_time() < SEND_MARGIN:
+                wait.deadline = math.inf
             try:
                 await self.stream.send_all(data)
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:

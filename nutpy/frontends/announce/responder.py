@@ -9,6 +9,9 @@ burst of changes is announced once, :data:`SETTLE` seconds after it.  On
 stop every service says goodbye (a record with TTL 0), so browsers drop it
 at once instead of when its TTL runs out.  A failure to announce is logged
 and never stops the server.
+
+zeroconf and ifaddr (about 4 MB and 50 ms) are imported only when there is
+something to announce: a server that listens on loopback only never loads them.
 """
 
 from __future__ import annotations
@@ -17,15 +20,18 @@ import ipaddress
 import logging
 import socket
 from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import ifaddr
 import trio
-import zeroconf
 
 from nutpy.config import Config
 from nutpy.frontends.announce.services import Service, needs_host_addresses, plan, wanted
 from nutpy.store import Store, Subscription
 from nutpy.store.events import Event, Resync, UpsAdded, UpsRemoved
+
+if TYPE_CHECKING:
+    import zeroconf
 
 __all__ = ["GOODBYE_TIMEOUT", "SETTLE", "Announcer", "serve_announce"]
 
@@ -36,7 +42,14 @@ GOODBYE_TIMEOUT = 5.0
 Reconfigure = Callable[[Config], None]
 
 
+def _zeroconf() -> ModuleType:
+    """python-zeroconf, imported on first use."""
+    import zeroconf  # lazy: see the module's docstring
+    return zeroconf
+
+
 def _host_addresses() -> list[str]:
+    import ifaddr  # lazy: see the module's docstring
     return [ip.ip if isinstance(ip.ip, str) else ip.ip[0]
             for adapter in ifaddr.get_adapters() for ip in adapter.ips]
 
@@ -120,7 +133,7 @@ class Announcer:
                 services = plan(cfg.upsd.listeners, cfg.nutpy.http_listen, self.hostname,
                                 [ups.name for ups in self._store], host, resolved)
             await self._publish(services)
-        except* (OSError, zeroconf.Error, RuntimeError) as group:
+        except* (OSError, RuntimeError, _zeroconf().Error) as group:
             log.error("cannot announce on the LAN: %s",
                       "; ".join(str(exc) for exc in group.exceptions))
             await trio.to_thread.run_sync(self._close)  # start afresh at the next change
@@ -155,20 +168,24 @@ class Announcer:
                 self._published[key] = info
 
     def _info(self, service: Service) -> zeroconf.ServiceInfo:
-        return zeroconf.ServiceInfo(
+        info: zeroconf.ServiceInfo = _zeroconf().ServiceInfo(
             service.type, f"{service.name}.{service.type}", port=service.port,
             properties=dict(service.txt), server=f"{self.hostname}.local.",
             parsed_addresses=list(service.addresses))
+        return info
 
     # ---- in worker threads -----------------------------------------------
 
     @staticmethod
     def _open(interfaces: list[str]) -> zeroconf.Zeroconf:
         versions = {ipaddress.ip_address(a).version for a in interfaces}
-        ip_version = (zeroconf.IPVersion.All if versions == {4, 6} else
-                      zeroconf.IPVersion.V6Only if versions == {6} else
-                      zeroconf.IPVersion.V4Only)
-        return zeroconf.Zeroconf(interfaces=list(interfaces), ip_version=ip_version)
+        module = _zeroconf()
+        ip_version = (module.IPVersion.All if versions == {4, 6} else
+                      module.IPVersion.V6Only if versions == {6} else
+                      module.IPVersion.V4Only)
+        zc: zeroconf.Zeroconf = module.Zeroconf(interfaces=list(interfaces),
+                                                ip_version=ip_version)
+        return zc
 
     def _register(self, info: zeroconf.ServiceInfo) -> None:
         assert self._zc is not None
@@ -182,7 +199,7 @@ class Announcer:
         try:
             zc.unregister_all_services()  # the goodbyes
             zc.close()
-        except (OSError, zeroconf.Error, RuntimeError) as exc:
+        except (OSError, RuntimeError, _zeroconf().Error) as exc:
             log.warning("withdrawing the announcements failed: %s", exc)
         else:
             log.info("announcements withdrawn")

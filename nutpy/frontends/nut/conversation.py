@@ -8,6 +8,10 @@ so a client that pipelines requests without reading gets no more than that
 held for it.  ``STARTTLS`` and ``LOGOUT`` stop the handling of that read:
 the listener must hand over to TLS or close.
 
+A read that is one request answered a moment ago comes back from the
+server's :class:`~nutpy.frontends.nut.replies.ReplyCache` (:meth:`Conversation.cached`),
+without tokenizing it again.
+
 The fuzz tests drive this same code, so what they prove is what serves.
 """
 
@@ -34,10 +38,22 @@ def loggable(words: list[str]) -> str:
 
 
 class Conversation:
+    __slots__ = ("requests", "session", "tokenizer")
+
     def __init__(self, session: Session) -> None:
         self.session = session
         self.tokenizer = Tokenizer()
         self.requests = 0  # whole requests in the last read (they keep a client from idling)
+
+    def cached(self, data: bytes) -> str | None:
+        """The reply to ``data`` if it is one request whose answer is kept (else None:
+        hand it to :meth:`receive`)."""
+        if self.tokenizer.pending or log.isEnabledFor(logging.DEBUG):
+            return None  # the middle of a line; or every request is to be logged
+        reply = self.session.ctx.replies.get(data)
+        if reply is not None:
+            self.requests = 1
+        return reply
 
     def receive(self, data: bytes) -> Iterator[str]:
         """The replies to what ``data`` completes, in batches to send in order."""
@@ -45,6 +61,8 @@ class Conversation:
         replies: list[str] = []
         pending = 0
         self.requests = 0
+        whole = not self.tokenizer.pending  # data begins a line (it may be one request)
+        words: list[str] = []
         for event in self.tokenizer.feed(data, stop_on_error=True):
             if not isinstance(event, Line):
                 log.info("client %s: parse error: %s", session.address, event.message)
@@ -52,7 +70,8 @@ class Conversation:
             self.requests += 1
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("client %s: %s", session.address, loggable(event.words))
-            reply = session.handle(event.words)
+            words = event.words
+            reply = session.handle(words)
             replies.append(reply)
             pending += len(reply)
             if session.closing or session.start_tls:
@@ -61,7 +80,18 @@ class Conversation:
                 yield "".join(replies)
                 replies, pending = [], 0
         if replies:
+            if whole and self.requests == 1 and len(replies) == 1 and \
+                    data.find(b"\n") == len(data) - 1:  # the read was that one request
+                self._keep(data, words, replies[0])
             yield "".join(replies)
+
+    def _keep(self, data: bytes, words: list[str], reply: str) -> None:
+        """Keep the reply to a read that was one ``GET VAR`` answered with a value."""
+        if len(words) >= 4 and reply.startswith("VAR ") and words[0].upper() == "GET" \
+                and words[1].upper() == "VAR":
+            ups = self.session.ctx.store.get(words[2])
+            if ups is not None:
+                self.session.ctx.replies.put(data, reply, ups)
 
     def tls_started(self) -> None:
         """Bytes read in the clear before the handshake are not requests under TLS."""

@@ -16,6 +16,8 @@ __all__ = ["ServerContext", "Session"]
 class Session(ClientState):
     """A connection's state plus the dispatch of its requests."""
 
+    __slots__ = ()
+
     def handle(self, words: list[str]) -> str:
         """Answer one request (its words as tokenized); never raises."""
         if not words:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from nutpy.config import UpsdConf, User
 from nutpy.config.descriptions import Descriptions
 from nutpy.config.upsd_users import authenticate
+from nutpy.frontends.nut.replies import ReplyCache
 from nutpy.frontends.nut.tracking import Tracking
 from nutpy.protocols.nut import Err, ProtocolError
 from nutpy.store import Availability, Store, UpsState
@@ -33,7 +34,11 @@ class ServerContext:
     clock: Callable[[], float]
     tls_available: bool = False
     sessions: dict[int, ClientState] = field(default_factory=dict)
+    replies: ReplyCache = field(init=False)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        self.replies = ReplyCache(self.store)
 
     def next_client_id(self) -> int:
         return next(self._ids)
@@ -47,6 +52,9 @@ class ServerContext:
 
 class ClientState:
     """Protocol state of one connection."""
+
+    __slots__ = ("address", "closing", "ctx", "id", "kill", "login_ups", "password",
+                 "start_tls", "tls", "tracking", "username")
 
     def __init__(self, ctx: ServerContext, address: str) -> None:
         self.ctx = ctx
