@@ -54,7 +54,8 @@ def avahi_browse(ns: Namespace, kind: str) -> list[list[str]]:
 
 
 def nut_scanner(ns: Namespace) -> str:
-    return ns.run(nut_tool("nut-scanner"), "-A", "-t", "3", "-P", "-q").stdout
+    # -t is an upper bound: nut-scanner returns once avahi has listed all it knows.
+    return ns.run(nut_tool("nut-scanner"), "-A", "-t", "10", "-P", "-q").stdout
 
 
 def serve(ns: Namespace, confdir: Path) -> None:
