@@ -153,15 +153,23 @@ async def events(ctx: HttpContext, request: Request) -> Response:
 
 async def _from_feed(ctx: HttpContext, chosen: _Filter, feed: Subscription,
                      outbox: trio.MemorySendChannel[bytes]) -> None:
+    """Events as they come, those queued together in one chunk.
+
+    A poll publishes several changes at once; one chunk for them is one
+    wake-up and one ``send`` per stream instead of one per change.
+    """
     async with outbox:
         async for event in feed:
-            if isinstance(event, Resync):
-                await outbox.send(sse("resync", {"lost": event.lost})
-                                  + _snapshot(ctx, chosen))
-                continue
-            kind = _KIND[type(event)]
-            await outbox.send(sse(kind, {"ups": event.ups, "at": event.at,
-                                         **_payload(event)}))
+            chunks = [_encode(ctx, chosen, event)]
+            while (more := feed.receive_nowait()) is not None:
+                chunks.append(_encode(ctx, chosen, more))
+            await outbox.send(b"".join(chunks))
+
+
+def _encode(ctx: HttpContext, chosen: _Filter, event: Event) -> bytes:
+    if isinstance(event, Resync):
+        return sse("resync", {"lost": event.lost}) + _snapshot(ctx, chosen)
+    return sse(_KIND[type(event)], {"ups": event.ups, "at": event.at, **_payload(event)})
 
 
 async def _from_log(ctx: HttpContext, chosen: _Filter,
