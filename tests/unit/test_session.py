@@ -9,6 +9,7 @@ import trio
 
 from nutpy.config import UpsdConf, parse_upsd_users
 from nutpy.config.descriptions import Descriptions, parse_cmdvartab
+from nutpy.frontends.nut.conversation import Conversation, loggable
 from nutpy.frontends.nut.session import ServerContext, Session
 from nutpy.frontends.nut.tracking import Tracking
 from nutpy.store import InstCmd, Request, Result, SetVar, Store
@@ -286,3 +287,106 @@ def test_passwords_are_compared_in_constant_time(ctx: ServerContext,
         assert say(s, f"USERNAME {user}", f"PASSWORD {password}", "FSD main") == \
             "OK\nOK\n" + reply
     assert compared == [(b"pw", b"pw"), (b"pw", b"pX"), (b"", b"pw")]
+
+
+# ---- what mutation testing found unpinned (docs/testing.md) -----------------
+
+async def test_a_range_admits_both_ends_and_nothing_past_them(ctx: ServerContext) -> None:
+    s, receive = admin_with_driver(ctx)
+    ups = ctx.store.get("main")
+    assert ups is not None
+    ups.set_ranges("battery.charge.low", [(5, 50), (70, 80)])
+    replies = {value: say(s, f"SET VAR main battery.charge.low {value}")
+               for value in ("4", "5", "50", "51", "69", "70", "80", "81", "+7", "-5")}
+    assert replies == {"4": "ERR INVALID-VALUE\n", "5": "OK\n", "50": "OK\n",
+                       "51": "ERR INVALID-VALUE\n", "69": "ERR INVALID-VALUE\n",
+                       "70": "OK\n", "80": "OK\n", "81": "ERR INVALID-VALUE\n",
+                       "+7": "OK\n", "-5": "ERR INVALID-VALUE\n"}
+    sent = [receive.receive_nowait() for _ in range(5)]
+    assert [r.value for r in sent if isinstance(r, SetVar)] == ["5", "50", "70", "80", "+7"]
+
+
+async def test_a_string_fits_up_to_its_length(ctx: ServerContext) -> None:
+    s, _ = admin_with_driver(ctx)
+    assert say(s, "SET VAR main ups.id abcd", "SET VAR main ups.id abcde") == \
+        "OK\nERR TOO-LONG\n"
+    ups = ctx.store.get("main")
+    assert ups is not None
+    ups.set("ups.id", "id", aux=0)  # a string nothing fits in: upsd's SET-FAILED
+    assert say(s, "SET VAR main ups.id a") == "ERR SET-FAILED\n"
+
+
+def test_primary_and_master_name_an_unknown_ups_before_checking_rights(
+        ctx: ServerContext) -> None:
+    for user, password in (("mon", "mp"), ("sec", "sp")):
+        s = Session(ctx, "x")
+        assert say(s, f"USERNAME {user}", f"PASSWORD {password}", "PRIMARY nosuch",
+                   "MASTER nosuch", "FSD nosuch", "LOGIN nosuch") == \
+            "OK\nOK\n" + "ERR UNKNOWN-UPS\n" * 4
+    s = Session(ctx, "x")
+    assert say(s, "USERNAME mon", "PASSWORD mp", "PRIMARY main x", "MASTER") == \
+        "OK\nOK\n" + "ERR INVALID-ARGUMENT\n" * 2
+
+
+def test_help_ver_and_netver_answer_as_upsd(ctx: ServerContext) -> None:
+    # The HELP text of NUT 2.8.3 and later (spec: nut-network-protocol.md, replies table).
+    s = Session(ctx, "x")
+    assert say(s, "HELP") == ("Commands: HELP VER PROTVER GET LIST SET INSTCMD LOGIN LOGOUT "
+                              "USERNAME PASSWORD STARTTLS\n")
+    assert say(s, "help", "NETVER", "protver") == \
+        say(s, "HELP") + "1.3\n1.3\n"
+    assert re.fullmatch(r"Network UPS Tools upsd 2\.8\.5-nutpy\S+ - "
+                        r"https://www\.networkupstools\.org/\n", say(s, "VER"))
+
+
+def test_a_backslash_in_a_value_is_escaped(ctx: ServerContext) -> None:
+    ups = ctx.store.get("main")
+    assert ups is not None
+    ups.set("driver.path", "C:\\ups\\\"x\"#")
+    assert say(Session(ctx, "x"), "GET VAR main driver.path") == \
+        'VAR main driver.path "C:\\\\ups\\\\\\"x\\"\\#"\n'
+
+
+def test_words_before_a_parse_error_are_not_glued_onto_the_next_request(
+        ctx: ServerContext) -> None:
+    talk = Conversation(Session(ctx, "x"))
+    # upsd drops the rest of the read that held the error (VER here) ...
+    assert list(talk.receive(b'GET VAR "main#x" ups.status\nVER\n')) == []
+    assert talk.requests == 0
+    # ... and the next read starts a fresh request: "HELP", not "GET VAR main HELP".
+    assert list(talk.receive(b"HELP\n")) == [say(Session(ctx, "y"), "HELP")]
+    assert talk.requests == 1
+
+
+def test_replies_are_held_up_to_64_kib_then_sent_before_more_is_handled(
+        ctx: ServerContext) -> None:
+    talk = Conversation(Session(ctx, "x"))
+    reply = say(Session(ctx, "y"), "GET VAR main battery.charge")
+    count = 65536 // len(reply) + 2  # one more than fits in a 64 KiB batch, and one after
+    batches = talk.receive(b"GET VAR main battery.charge\n" * count)
+    first = next(batches)
+    assert len(first) == (65536 // len(reply) + 1) * len(reply)  # the reply that reaches 64 KiB
+    assert len(first) - len(reply) < 65536 <= len(first)
+    assert list(batches) == [reply]
+    assert talk.requests == count
+
+
+def test_logout_and_starttls_stop_the_handling_of_a_read(ctx: ServerContext) -> None:
+    talk = Conversation(Session(ctx, "x"))
+    assert list(talk.receive(b"VER\nLOGOUT\nVER\n")) == \
+        [say(Session(ctx, "y"), "VER") + "OK Goodbye\n"]
+    ctx.tls_available = True
+    talk = Conversation(Session(ctx, "x"))
+    assert list(talk.receive(b"STARTTLS\nVER\n")) == ["OK STARTTLS\n"]
+    assert list(talk.receive(b"GET VAR ma")) == []  # a partial line read in the clear ...
+    assert talk.tokenizer.pending
+    talk.tls_started()  # ... is no request under TLS
+    assert not talk.tokenizer.pending
+    assert list(talk.receive(b"NETVER\n")) == ["1.3\n"]
+
+
+def test_a_password_never_reaches_the_log() -> None:
+    assert loggable(["PASSWORD", "s3cret"]) == "PASSWORD ****"
+    assert loggable(["password", "a", "b"]) == "password **** ****"
+    assert loggable(["USERNAME", "bob"]) == "USERNAME bob"
+    assert loggable([]) == ""
