@@ -27,6 +27,7 @@ from nutpy.protocols.apcsmart.commands import (
     UnknownCommand,
     at_steps,
     instcmd_steps,
+    killpower_plan,
     needs_at_recovery,
     string_write_steps,
 )
@@ -35,6 +36,7 @@ from nutpy.protocols.apcsmart.framing import AlertEvent, Overflow, ReadMode, Rep
 from nutpy.protocols.apcsmart.status import (
     ALERT_MEANINGS,
     CAL,
+    LB,
     OB,
     OL,
     Alert,
@@ -424,6 +426,55 @@ def test_nasty_commands_need_a_second_try_3_to_15_s_later() -> None:
     assert not guard.allow(121.0)
     assert guard.allow(136.0)
     assert "load.off" in NASTY
+
+
+# ---- killpower: NUT apcsmart's upsdrv_shutdown, as a table ----------------------
+# From NUT's drivers/apcsmart.c (upsdrv_shutdown_simple and _advanced): sdtype
+# 0 (the default) sends @awd on line and S otherwise; 1 sends S on battery and
+# @awd if S fails (or at once on line); 2 is Z Z, 3 is K K, 4 the CS hack (U,
+# then S, on line; S alone otherwise), 5 @awd.  advorder, unless it starts
+# with N, is tried digit by digit: 0 S, 1 @awd, 2 K K, 3 Z Z, 4 CS.
+
+def _plan(status: int, **options: str) -> list[tuple[bytes, bool]]:
+    """Each method's bytes on the wire, and whether the output comes back by itself."""
+    return [(b"".join(step.send for step in method.steps), method.returns)
+            for method in killpower_plan(status, **options)]
+
+
+S, AT, KK, ZZ = (b"S", True), (b"@000", True), (b"KK", False), (b"ZZ", False)
+
+
+Plan = list[tuple[bytes, bool]]
+
+
+@pytest.mark.parametrize(("sdtype", "on_line", "on_battery", "neither"), [
+    (None, [AT], [S], [S]), ("0", [AT], [S], [S]), ("1", [AT], [S, AT], [AT]),
+    ("2", [ZZ], [ZZ], [ZZ]), ("3", [KK], [KK], [KK]), ("4", [(b"US", True)], [S], [S]),
+    ("5", [AT], [AT], [AT])])
+def test_killpower_plan_for_each_sdtype(sdtype: str | None, on_line: Plan, on_battery: Plan,
+                                        neither: Plan) -> None:
+    options = {} if sdtype is None else {"sdtype": sdtype}
+    assert _plan(OL, **options) == on_line
+    assert _plan(OB | LB, **options) == on_battery
+    assert _plan(0, **options) == neither  # the register says neither OL nor OB
+
+
+def test_killpower_plan_of_advorder_and_awd() -> None:
+    assert _plan(OL, advorder="01234") == [S, AT, KK, ZZ, (b"US", True)]
+    assert _plan(OB, advorder="43210", sdtype="5") == [S, ZZ, KK, AT, S]  # advorder wins
+    assert _plan(OL, advorder="1", awd="7") == [(b"@007", True)]
+    assert _plan(OL, advorder="1", awd="12") == [(b"@12", True)]  # 2 digits stay 2
+    assert _plan(OL, advorder="N", sdtype="2") == [ZZ]  # N: the simple sdtype instead
+    assert _plan(OL, advorder="n1") == [AT]
+    assert _plan(OL, advorder="") == [AT]
+    assert [m.name for m in killpower_plan(OL, advorder="01234", awd="5")] == [
+        "soft hibernate (S)", "hard hibernate (@5)", "delayed poweroff (K K)",
+        "instant poweroff (Z Z)", "forced on-battery soft hibernate (U, S)"]
+    for bad in ({"sdtype": "6"}, {"sdtype": "x"}, {"advorder": "015"}, {"advorder": "0a"},
+                {"awd": "1234"}, {"awd": "1a"}, {"awd": ""}):
+        with pytest.raises(ValueError):
+            killpower_plan(OL, **bad)
+    assert _plan(OL, awd="123") == [(b"@123", True)]
 
 
 # ---- noise ---------------------------------------------------------------------------

@@ -405,3 +405,36 @@ def test_heavy_noise_then_recovery() -> None:
     link.corrupt = None
     link.run_until(Authenticated if link.session.state is not State.MONITOR else Updated)
     assert link.values() == EXPECTED
+
+
+def test_descriptor_pages_while_monitoring_restart_the_sweep_and_the_password() -> None:
+    """A UPS that sends a descriptor page to a poll is sweeping again: the session
+    follows it (SETUP), and will not authenticate with the master password it
+    had until that page has come again (the UPS may have changed it)."""
+    link = connect()
+    session, now = link.session, link.now
+    header, layout = session.header, session.layout
+    assert header is not None and layout is not None and header.data_page > 1
+    width, blob = header.width, session.blob()
+    master = layout.field(auth.MASTER_PASSWORD)
+    assert master is not None
+    master_page = layout.locate(master)[0]
+    last = header.count - 1
+    assert header.data_page <= master_page < last
+
+    def page(number: int) -> bytes:
+        return framing.record(number, blob[number * width:(number + 1) * width])
+
+    assert session.data_to_send(now) == b"\xfe"  # a poll ...
+    assert session.receive_data(page(1), now) == [  # ... answered with descriptor page 1
+        SessionLost("the UPS is sending descriptor pages")]
+    assert session.state is State.SETUP and not session.authenticated
+    for number in range(2, last + 1):
+        assert session.data_to_send(now) == b"\xfe", number
+        if number == master_page:  # lost on the line
+            now += session.reply_timeout
+            assert session.handle_timeout(now) == []
+        else:
+            assert session.receive_data(page(number), now) == []
+    assert session.state is State.SETUP
+    assert session.data_to_send(now) == b"\xfd"  # sweep again, no password written yet
