@@ -176,7 +176,10 @@ def test_a_parse_error_forgets_the_words_before_it() -> None:
         ParseError(QUOTE_HASH_ERROR, 1)]
     assert not tok.pending
     assert tok.feed(b"HELP\n") == [Line(["HELP"], 1)]
-    # In a file the rest of the physical line is skipped, then parsing goes on.
+    # In a file the rest of the physical line is skipped (an empty line), then
+    # parsing goes on.
+    assert Tokenizer().feed(b'a "b#c" d\ne\n') == [ParseError(QUOTE_HASH_ERROR, 1),
+                                                    Line([], 1), Line(["e"], 2)]
     assert tokenize_text(b'a "b#c" d\ne\n') == [ParseError(QUOTE_HASH_ERROR, 1),
                                                 Line(["e"], 2)]
 
@@ -184,7 +187,10 @@ def test_a_parse_error_forgets_the_words_before_it() -> None:
 def test_finish_ends_whatever_word_is_open() -> None:
     for data, expected in ((b"a b", ["a", "b"]), (b'a "b c', ["a", "b c"]),
                            (b"a b\\", ["a", "b"]), (b'a "b\\', ["a", "b"]),
-                           (b"a # c", ["a"]), (b"a =", ["a", "="])):
+                           (b"a # c", ["a"]), (b"a =", ["a", "="]),
+                           # an open word that is still empty counts too
+                           (b'a "', ["a", ""]), (b"a \\", ["a", ""]),
+                           (b"a \x01", ["a", ""]), (b"a \x01\\", ["a", ""])):
         tok = Tokenizer()
         assert tok.feed(data) == []
         assert tok.finish() == [Line(expected, 1)], data
@@ -198,9 +204,23 @@ def test_equals_ends_a_bare_word_and_stands_alone_in_every_state() -> None:
     assert words(b'"a=b" = "="\n') == [["a=b", "=", "="]]
     assert words(b"a\\=b\n") == [["a=b"]]
     assert words(b"==\n") == [["=", "="]]
+    # After "=" the next byte starts afresh: a comment, a blank, a quote.
+    assert words(b"a=#b\n") == [["a", "="]]
+    assert words(b"a= b\n") == [["a", "=", "b"]]
+    assert words(b'a="b c"\n') == [["a", "=", "b c"]]
 
 
 def test_control_bytes_are_dropped_in_every_state() -> None:
     assert words(b'"a\x01\xffb" c\\\x02d \x7f\n') == [["ab", "cd", "\x7f"]]
     assert words(b"\x1f\x20\x7e\x80\n") == [["", "~"]]  # a dropped byte opens a word
     assert words(b'"\\\x01x"\n') == [["x"]]
+
+
+def test_a_line_forgotten_mid_word_leaves_nothing_behind() -> None:
+    for partial in (b"GET VAR ma", b'GET "ma', b"GET \\"):
+        tok = Tokenizer()
+        assert tok.feed(partial) == [] and tok.pending
+        tok.reset_line()  # as after STARTTLS: what was read in the clear is dropped
+        assert not tok.pending and tok.open_quote is None
+        assert tok.feed(b'"a b" c') == []  # not a plain line: the state machine's path
+        assert tok.feed(b"d\n") == [Line(["a b", "cd"], 1)]
