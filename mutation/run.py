@@ -36,8 +36,10 @@ from mutation.equivalent import EQUIVALENT
 TARGET = 0.90
 MEMORY_LIMIT = 3 << 30  # bytes of address space for mutmut and each mutant it forks
 MUTMUT = str(Path(sys.executable).with_name("mutmut"))
-# Statuses mutmut reports that mean the tests noticed the mutant.
-DETECTED = frozenset({"killed", "timeout", "caught by type check", "segfault"})
+# Statuses mutmut reports that mean the tests noticed the mutant: they failed,
+# ran out of time, or their process died (a crash, or the memory limit:
+# "segfault" for a signal, "suspicious" for an exit code pytest never gives).
+DETECTED = frozenset({"killed", "timeout", "caught by type check", "segfault", "suspicious"})
 
 
 def core_modules(pyproject: Path = Path("pyproject.toml")) -> dict[str, Path]:

@@ -80,6 +80,10 @@ def test_word_and_word_count_limits_truncate_silently() -> None:
     assert result[-1] == f"w{32 - 1}"
 
 
+def test_plain_lines_end_at_each_lf() -> None:
+    assert words(b"GET VAR XX\nXX\n\nVER\n") == [["GET", "VAR", "XX"], ["XX"], [], ["VER"]]
+
+
 def test_incremental_feeding_matches_whole_feeding() -> None:
     data = b'LIST VAR "my ups"\nGET VAR a\\ b c # x\nHELP\n'
     tok = Tokenizer()
