@@ -12,6 +12,7 @@ from nutpy.config.descriptions import Descriptions, parse_cmdvartab
 from nutpy.frontends.nut.conversation import Conversation, loggable
 from nutpy.frontends.nut.session import ServerContext, Session
 from nutpy.frontends.nut.tracking import Tracking
+from nutpy.protocols.nut import Err, ProtocolError, err_line
 from nutpy.store import InstCmd, Request, Result, SetVar, Store
 from tests.support.clocks import Clock
 
@@ -390,3 +391,24 @@ def test_a_password_never_reaches_the_log() -> None:
     assert loggable(["password", "a", "b"]) == "password **** ****"
     assert loggable(["USERNAME", "bob"]) == "USERNAME bob"
     assert loggable([]) == ""
+
+
+def test_list_ups_names_each_ups_with_its_description(ctx: ServerContext) -> None:
+    assert say(Session(ctx, "x"), "LIST UPS") == (
+        'BEGIN LIST UPS\nUPS Main "Rack \\"A\\" \\#1"\n'
+        'UPS nodriver "Description unavailable"\nEND LIST UPS\n')
+
+
+def test_every_error_code_is_upsds() -> None:
+    # The codes upsd sends (spec: nut-network-protocol.md §2), one for each Err.
+    codes = {"ACCESS-DENIED", "UNKNOWN-UPS", "VAR-NOT-SUPPORTED", "CMD-NOT-SUPPORTED",
+             "INVALID-ARGUMENT", "INSTCMD-FAILED", "SET-FAILED", "READONLY", "TOO-LONG",
+             "INVALID-VALUE", "FEATURE-NOT-SUPPORTED", "FEATURE-NOT-CONFIGURED",
+             "ALREADY-SSL-MODE", "DRIVER-NOT-CONNECTED", "DATA-STALE", "ALREADY-LOGGED-IN",
+             "ALREADY-SET-USERNAME", "ALREADY-SET-PASSWORD", "USERNAME-REQUIRED",
+             "PASSWORD-REQUIRED", "UNKNOWN-COMMAND"}
+    assert {code.value for code in Err} == codes
+    for code in Err:
+        assert err_line(code) == f"ERR {code.value}\n"
+        error = ProtocolError(code)
+        assert error.code is code and str(error) == code.value
