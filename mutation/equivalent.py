@@ -9,6 +9,15 @@ from __future__ import annotations
 
 _TOK = "nutpy.protocols.tokenizer.xǁTokenizerǁ"
 
+_STATE = "nutpy.frontends.nut.state.xǁClientStateǁ"
+_CONV = "nutpy.frontends.nut.conversation.xǁConversationǁ"
+_HANDLERS = "nutpy.frontends.nut.handlers."
+_FLAG = ("starts as None, not False: it is only ever read for its truth (if s.tls, "
+         "'ON' if s.tracking ...)")
+_ACTION = ("the action's name in lower case: User.may upper-cases it, as upsd compares "
+           "action names without regard to case")
+_POPITEM = "popitem(last=None) for last=False: popitem reads it for its truth"
+
 EQUIVALENT: dict[str, str] = {
     # ---- tokenizer -------------------------------------------------------------
     f"{_TOK}__init____mutmut_8": "_quote_lineno starts as None, not 0: it is only read "
@@ -31,4 +40,24 @@ EQUIVALENT: dict[str, str] = {
     f"{_TOK}_step__mutmut_9": "the state after '#' in quotes becomes None, not "
         "WORD_START: feed() sets COMMENT (files) or resets the line (requests) "
         "right after the error, before another byte is read",
+
+    # ---- NUT front end ---------------------------------------------------------
+    f"{_STATE}__init____mutmut_7": f"tracking {_FLAG}",
+    f"{_STATE}__init____mutmut_9": f"tls {_FLAG}",
+    f"{_STATE}__init____mutmut_11": f"start_tls {_FLAG}",
+    f"{_STATE}__init____mutmut_13": f"closing {_FLAG}",
+    f"{_CONV}__init____mutmut_3": "requests starts as None, not 0: receive() sets it to "
+        "0 before anything reads it (the listener reads it after each receive)",
+    f"{_CONV}__init____mutmut_4": "requests starts as 1, not 0: as above",
+    f"{_CONV}receive__mutmut_21": "break for continue after a parse error: with "
+        "stop_on_error the tokenizer returns at the error, so it is the last event",
+    f"{_HANDLERS}x__list_ups__mutmut_7": "listing('UPS', None): the subject is read for "
+        "its truth only, and None is as false as ''",
+    f"{_HANDLERS}x__primary__mutmut_13": _ACTION,
+    f"{_HANDLERS}x__primary__mutmut_15": _ACTION,
+    f"{_HANDLERS}x__set_var__mutmut_14": _ACTION,
+    f"{_HANDLERS}x_fsd__mutmut_11": _ACTION,
+    f"{_HANDLERS}x_login__mutmut_13": _ACTION,
+    "nutpy.frontends.nut.tracking.xǁTrackingǁadd__mutmut_3": _POPITEM,
+    "nutpy.frontends.nut.tracking.xǁTrackingǁpurge__mutmut_7": _POPITEM,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -11,6 +12,7 @@ from nutpy.config import UpsdConf, parse_upsd_users
 from nutpy.config.descriptions import Descriptions, parse_cmdvartab
 from nutpy.frontends.nut.conversation import Conversation, loggable
 from nutpy.frontends.nut.session import ServerContext, Session
+from nutpy.frontends.nut.state import ClientState
 from nutpy.frontends.nut.tracking import Tracking
 from nutpy.protocols.nut import Err, ProtocolError, err_line
 from nutpy.store import InstCmd, Request, Result, SetVar, Store
@@ -412,3 +414,115 @@ def test_every_error_code_is_upsds() -> None:
         assert err_line(code) == f"ERR {code.value}\n"
         error = ProtocolError(code)
         assert error.code is code and str(error) == code.value
+
+
+def test_either_primary_or_master_grants_both_verbs(ctx: ServerContext) -> None:
+    # upsd's net_primary accepts a user with the PRIMARY or the MASTER action.
+    users, _ = parse_upsd_users(b"[p]\n password = p\n actions = PRIMARY\n"
+                                b"[m]\n password = m\n actions = MASTER\n"
+                                b"[f]\n password = f\n actions = FSD\n", "upsd.users")
+    ctx.users = users
+    for user in ("p", "m"):
+        assert say(Session(ctx, "x"), f"USERNAME {user}", f"PASSWORD {user}", "PRIMARY main",
+                   "MASTER main") == "OK\nOK\nOK PRIMARY-GRANTED\nOK MASTER-GRANTED\n"
+    assert say(Session(ctx, "x"), "USERNAME f", "PASSWORD f", "PRIMARY main",
+               "MASTER main") == "OK\nOK\n" + "ERR ACCESS-DENIED\n" * 2
+
+
+def test_lists_are_sorted_as_upsd_sorts_them_and_exact(ctx: ServerContext) -> None:
+    ups = ctx.store.get("main")
+    assert ups is not None
+    ups.add_command("Zeta.cmd")
+    ups.add_command("alpha.cmd")
+    ups.set("x_y", "1")
+    ups.set("xay", "2")
+    s = Session(ctx, "x")
+    assert say(s, "LIST CMD main") == (
+        "BEGIN LIST CMD main\nCMD main alpha.cmd\nCMD main Beeper.enable\n"
+        "CMD main test.battery.start\nCMD main Zeta.cmd\nEND LIST CMD main\n")
+    names = [line.split()[2] for line in say(s, "LIST VAR main").splitlines()[1:-1]]
+    assert names.index("x_y") < names.index("xay")  # strcasecmp: '_' sorts before 'a'
+    assert say(s, "LIST RW main") == (
+        'BEGIN LIST RW main\nRW main battery.charge.low "10"\n'
+        'RW main input.sensitivity "H"\nRW main ups.id "id"\n'
+        'RW main ups.status "OL"\nEND LIST RW main\n')
+
+
+def test_get_answers_for_the_server_and_upsdesc_without_a_description(
+        ctx: ServerContext) -> None:
+    s = Session(ctx, "x")
+    info = say(s, "GET VAR anything SERVER.INFO")  # upsd's get_var_server: its own spelling
+    assert re.fullmatch(r'VAR anything server\.info "Network UPS Tools upsd '
+                        r'2\.8\.5-nutpy\S+ - https://www\.networkupstools\.org/"\n', info)
+    assert say(s, "GET UPSDESC nodriver") == 'UPSDESC nodriver "Unavailable"\n'
+    assert say(s, "GET FOO main x", "GET VAR main") == "ERR INVALID-ARGUMENT\n" * 2
+
+
+def test_set_tracking_off_and_unknown_set_subcommands(ctx: ServerContext) -> None:
+    s = Session(ctx, "x")
+    say(s, "USERNAME a", "PASSWORD b")
+    assert say(s, "SET TRACKING ON", "SET TRACKING off", "GET TRACKING") == "OK\nOK\nOFF\n"
+    assert say(s, "SET FOO bar", "SET TRACKING") == "ERR INVALID-ARGUMENT\n" * 2
+
+
+def test_a_session_leaves_the_shared_state_when_it_closes(ctx: ServerContext) -> None:
+    ups = ctx.store.get("main")
+    assert ups is not None
+    s = Session(ctx, "10.0.0.9")
+    assert ctx.sessions[s.id] is s
+    say(s, "USERNAME mon", "PASSWORD mp", "LOGIN main")
+    assert ups.logins == {s.id: "10.0.0.9"}
+    s.close()
+    s.close()  # the listener may close twice: nothing left to undo
+    assert s.id not in ctx.sessions and ups.logins == {} and s.login_ups is None
+
+
+def test_kick_disconnects_only_the_clients_of_that_ups(ctx: ServerContext) -> None:
+    main, other = ctx.store.get("main"), ctx.store.get("nodriver")
+    assert main is not None and other is not None
+    kicked: list[str] = []
+    on_main, without_kill, elsewhere = (Session(ctx, a) for a in ("a", "b", "c"))
+    on_main.login_ups = without_kill.login_ups = main
+    elsewhere.login_ups = other
+    on_main.kill = lambda: kicked.append("a")
+    elsewhere.kill = lambda: kicked.append("c")
+    Session(ctx, "d").kill = lambda: kicked.append("d")  # logged in nowhere
+    ctx.kick(main)
+    assert kicked == ["a"]
+
+
+def test_a_user_is_known_only_with_both_name_and_password(ctx: ServerContext) -> None:
+    state = ClientState(ctx, "x")
+    state.username = "admin"
+    assert state.authenticated_user() is None
+    state.username, state.password = None, "pw"
+    assert state.authenticated_user() is None
+    state.username = "admin"
+    user = state.authenticated_user()
+    assert user is not None and user.may("SET")
+
+
+def test_the_log_says_who_sent_what_and_never_a_password(
+        ctx: ServerContext, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="nutpy.server")
+    talk = Conversation(Session(ctx, "10.1.2.3"))
+    assert len(list(talk.receive(b"USERNAME bob\nPASSWORD s3cret\n"))) == 1
+    list(talk.receive(b'GET VAR "a#b"\n'))
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.DEBUG, "client 10.1.2.3: USERNAME bob"),
+        (logging.DEBUG, "client 10.1.2.3: PASSWORD ****"),
+        (logging.INFO, "client 10.1.2.3: parse error: "
+                       "Unbalanced word due to unescaped # in quotes")]
+
+
+def test_batches_are_cut_exactly_when_64_kib_are_held(ctx: ServerContext) -> None:
+    ups = ctx.store.get("main")
+    assert ups is not None
+    ups.set("p64", "x" * 48)  # 'VAR main p64 "x...x"\n': 64 bytes
+    ups.set("p63", "x" * 47)  # 63 bytes
+    sixty_four, sixty_three = b"GET VAR main p64\n", b"GET VAR main p63\n"
+    talk = Conversation(Session(ctx, "x"))
+    almost = sixty_three + sixty_four * 1023  # 65535 bytes of replies: not yet 64 KiB
+    data = almost + sixty_four + sixty_four * 1024 + almost + sixty_four
+    sizes = [len(batch) for batch in talk.receive(data)]
+    assert sizes == [65535 + 64, 65536, 65535 + 64]
