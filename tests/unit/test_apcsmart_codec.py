@@ -317,6 +317,14 @@ def test_caps_matrix_overflow_and_short_counts() -> None:
     assert parse_caps(b"#uI1\x013") is None
 
 
+def test_caps_are_printable_ascii_after_a_hash() -> None:
+    assert parse_caps(b"#k411~") == [CapEntry(b"k", "4", ("~",))]  # '~' is the last printable
+    assert parse_caps(b"#k411 ") == [CapEntry(b"k", "4", (" ",))]
+    assert parse_caps(b"k411~") is None  # no '#': not a capability string
+    for bad in (b"\x1f", b"\x7f", b"\x80", b"\xff"):
+        assert parse_caps(b"#k411" + bad) is None, bad
+
+
 def test_caps_ignore_packed_and_foreign_locales() -> None:
     entries = [CapEntry(b"H", "4", ("1",)), CapEntry(b"u", "D", ("127",))]
     assert caps_enums(entries, "I", {"ambient.0.humidity", "input.transfer.high"}) == {}
