@@ -180,3 +180,44 @@ def test_each_protocol_answers_only_its_own_probe() -> None:
     assert isinstance(first, MicrolinkProbe) and isinstance(second, SmartProbe)
     assert isinstance(Wire(MicrolinkProbe(), smart()).run(), NoUps)
     assert isinstance(Wire(SmartProbe(), MicrolinkSim()).run(), NoUps)
+
+
+def test_a_smart_ups_that_answers_only_y_is_named_for_what_it_left_unanswered() -> None:
+    probe = SmartProbe()
+    assert probe.start(0.0) == b"Y"
+    assert probe.next_deadline() == 1.5
+    assert probe.receive_data(b"SM\r\n", 0.1) == b"\x01"
+    sent = []
+    now = 0.1
+    while probe.finding is None:
+        deadline = probe.next_deadline()
+        assert deadline is not None
+        assert deadline == pytest.approx(now + 1.5)  # every query waits 1.5 s
+        assert probe.handle_timeout(deadline - 0.01) == b""  # not yet
+        now = deadline
+        sent.append(probe.handle_timeout(now))
+    assert sent == [b"n", b"b", b"V", b"R", b""]
+    assert probe.finding == Identity("apcsmart", "APC Smart", 2400, None, None, None,
+                                     unanswered=("model (^A)", "serial number (n)",
+                                                 "firmware (b, V)"))
+    assert probe.next_deadline() is None
+    assert probe.handle_timeout(now + 10) == b"" and probe.receive_data(b"x\r\n", 20) == b""
+
+
+def test_what_a_probe_keeps_of_a_talkative_device_is_bounded_at_256_bytes() -> None:
+    probe = SmartProbe()
+    probe.start(0.0)
+    probe.receive_data(b"x" * 200, 0.1)
+    probe.receive_data(b"y" * 100, 0.2)
+    for now in (1.5, 3.0, 4.5):
+        probe.handle_timeout(now)
+    finding = probe.finding
+    assert isinstance(finding, NoUps)
+    assert finding.heard == b"x" * 200 + b"y" * 56 and finding.sent == b"YYY"
+
+
+def test_an_echo_keeps_the_order_of_what_was_sent() -> None:
+    assert NoUps("x", 1, b"ab", b"ab").echoed
+    assert NoUps("x", 1, b"ab", b"aabb").echoed  # doubled by a loopback, still in order
+    assert not NoUps("x", 1, b"ab", b"ba").echoed
+    assert not NoUps("x", 1, b"", b"").echoed
