@@ -332,3 +332,59 @@ def test_switched_groups_get_their_target_bits() -> None:
     values = variables.decode_values(lay, blob)
     assert values["outlet.group.count"] == "3"
     assert values["outlet.group.2.status"] == "0x0000"
+
+
+# ---- the edges of the codec (docs/testing.md) -----------------------------------
+
+
+def _page0(width: int) -> bytes:
+    return framing.record(0, bytes((0x0A, width)) + bytes(width - 2))
+
+
+def test_assembler_takes_row_widths_of_4_to_64_only() -> None:
+    for width, taken in ((3, False), (4, True), (64, True), (65, False)):
+        asm = FrameAssembler()
+        got = asm.feed(_page0(width))
+        assert (got == [Record(0, bytes((0x0A, width)) + bytes(width - 2))]) is taken, width
+        assert asm.width == (width if taken else None)
+
+
+def test_assembler_drops_echoed_polls_and_waits_for_a_whole_record() -> None:
+    asm = FrameAssembler(width=16, count=0x80)
+    rec = framing.record(0x41, bytes(range(16)))
+    assert asm.feed(b"\xfe\xfe" + rec[:10]) == []
+    assert asm.skipped == 2
+    assert asm.feed(rec[10:]) == [Record(0x41, bytes(range(16)))]
+    assert asm.feed(b"\x00") == [] and asm.feed(b"\x00" * 2) == []
+    asm.clear()
+    assert asm.skipped == 2 + 3  # what was still buffered counts as skipped
+    assert FrameAssembler().feed(b"\x00\x0a") == []  # page 0, its width not yet read
+
+
+def test_descriptor_limits_defaults_and_ignored_tokens() -> None:
+    # F7 is skipped; 30 with FA (max 0x64, min 0x0A); 31 with a default (F9) and a
+    # bitmask (FB) of its 4 bytes (FC 04); an FF at the top level closes nothing.
+    code = H("FF FE04 F7 30FA0064000A 31FC04F900000001FB0000FFFF FF F6".replace(" ", ""))
+    fields = parse_descriptor(bytes(12) + code + bytes(8), 100)
+    assert {p: (f.offset, f.size, f.limits) for p, f in fields.items()} == {
+        "4.30": (100, 2, (10, 100)), "4.31": (102, 4, None)}
+    for truncated in ("FE", "F8", "FD3D", "30FA00"):
+        with pytest.raises(MicrolinkError):
+            parse_descriptor(bytes(12) + H(truncated), 100)
+
+
+def test_a_layout_refuses_a_blob_it_cannot_hold() -> None:
+    hdr = Header.parse(header(16))
+    blob = bytes(initial_blob(16))
+    with pytest.raises(MicrolinkError, match="past the blob"):
+        Layout.from_blob(hdr, blob[:hdr.data_start])
+    with pytest.raises(MicrolinkError, match="past the last page"):
+        Layout.from_blob(hdr, blob[:0x7F * 16])
+    lay = layout()
+    serial = lay.fields["2:4.9.40"]
+    with pytest.raises(ValueError, match="14 bytes, not 2"):
+        lay.write(serial, b"ab")
+    model = lay.fields["2:4.9.44"]  # 32 bytes over two 16-byte pages
+    with pytest.raises(ValueError, match="straddles"):
+        lay.write(model, bytes(32))
+    assert lay.field("3:11") is None  # no such usage
