@@ -60,4 +60,10 @@ EQUIVALENT: dict[str, str] = {
     f"{_HANDLERS}x_login__mutmut_13": _ACTION,
     "nutpy.frontends.nut.tracking.xǁTrackingǁadd__mutmut_3": _POPITEM,
     "nutpy.frontends.nut.tracking.xǁTrackingǁpurge__mutmut_7": _POPITEM,
+    # ---- APC Smart codec --------------------------------------------------------
+    "nutpy.protocols.apcsmart.capabilities.x_legacy_lookup__mutmut_7": "encode('ASCII') "
+        "for encode('ascii'): codec names are case-insensitive",
+    "nutpy.protocols.apcsmart.capabilities.x_legacy_lookup__mutmut_32": "'XX05XX' for "
+        "'05' as the Matrix-UPS model letters: no key of NUT's compatibility table "
+        "starts with X",
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from nutpy.protocols.apcsmart.capabilities import discover, legacy_lookup
+from nutpy.protocols.apcsmart.capabilities import discover, legacy_lookup, parse_cmdset
 from nutpy.protocols.apcsmart.firmware import model_from_firmware
 from nutpy.protocols.apcsmart.variables import (
     POLL_ORDER,
@@ -144,8 +144,20 @@ def test_the_compatibility_table() -> None:
     hexed = legacy_lookup("3f")  # two hex digits: NUT's "set 1"
     assert hexed is not None and hexed.model == "Smart-UPS"
     assert hexed.commands == b"@789ABCFGKLMNOPQRSUVWXYZ"
-    for unknown in ("IWI", "60.11.I", "8QDX", "451.2.I", "", "3g"):
-        assert legacy_lookup(unknown) is None, unknown
+    for unknown in ("IWI", "60.11.I", "8QDX", "451.2.I", "", "3g", "\xe91", "8Q\xe9"):
+        assert legacy_lookup(unknown) is None, unknown  # latin-1 noise: no match, no error
+
+
+def test_the_dual_byte_section_of_a() -> None:
+    # §5.1: an optional 4th section, "prefix 0x3A subs...", repeated.
+    cmdset = parse_cmdset(b"3.!$.QY.\x9f:\xd3\xd4\xa0:\xd1")
+    assert cmdset is not None
+    assert cmdset.dual == (b"\x9f\xd3", b"\x9f\xd4", b"\xa0\xd1")
+    for line, dual in ((b"3.!$.QY.\x9f:\xd3\xa0:", (b"\x9f\xd3",)),  # a prefix, no subs
+                       (b"3.!$.QY.\xd3", ()),  # subs without a prefix
+                       (b"3.!$.QY", ())):
+        parsed = parse_cmdset(line)
+        assert parsed is not None and parsed.dual == dual, line
 
 
 # §6.3: the model letter of V (old firmware) and the SKU of b (new).
