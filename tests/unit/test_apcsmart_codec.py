@@ -317,6 +317,15 @@ def test_caps_matrix_overflow_and_short_counts() -> None:
     assert parse_caps(b"#uI1\x013") is None
 
 
+def test_caps_running_past_their_end() -> None:
+    assert parse_caps(b"#uI") is None  # an entry's 4 bytes do not fit
+    assert parse_caps(b"#uI", tolerate_overflow=True) == []
+    assert parse_caps(b"#uI43253") is None  # its values do not fit
+    assert parse_caps(b"#uI43253", tolerate_overflow=True) == []
+    assert parse_caps(b"#u41 ") == [CapEntry(b"u", "4", ("",))]  # a width below '0' is 0
+    assert parse_caps(b"##uI13253##") is None  # a Matrix unit's ## with nothing after
+
+
 def test_caps_are_printable_ascii_after_a_hash() -> None:
     assert parse_caps(b"#k411~") == [CapEntry(b"k", "4", ("~",))]  # '~' is the last printable
     assert parse_caps(b"#k411 ") == [CapEntry(b"k", "4", (" ",))]
@@ -350,7 +359,9 @@ def test_double_press_commands() -> None:
         Step(b"K", Expect.SILENCE, 0.2, 1.3),
         Step(b"K", Expect.OK, 1.5, 0.0, star_ok=True)]
     off = instcmd_steps("load.off")
-    assert [s.send for s in off] == [b"Z", b"Z"]
+    assert off == [Step(b"Z", Expect.SILENCE, 0.2, 1.3),
+                   Step(b"Z", Expect.OK_OR_SILENCE, 1.5, 0.0, star_ok=True)]
+    assert off[1].accepts(b"*")
     assert off[1].accepts(None) and off[1].accepts(b"OK") and not off[1].accepts(b"NA")
     on = instcmd_steps("LOAD.ON")
     assert [s.send for s in on] == [b"\x0e", b"\x0e"] and on[1].expect is Expect.NOTHING
@@ -366,7 +377,8 @@ def test_shutdown_return_variants() -> None:
     assert b"".join(s.send for s in instcmd_steps("shutdown.return", "AT:12")) == b"@12"
     assert b"".join(s.send for s in at_steps("123")) == b"@123"
     cs = instcmd_steps("shutdown.return", "cs", status=OL)
-    assert [(s.send, s.delay_after) for s in cs] == [(b"U", 3.5), (b"S", 0.0)]
+    assert cs == [Step(b"U", Expect.ANY, 1.5, 3.5), Step(b"S", Expect.OK, 1.5, star_ok=True)]
+    assert cs[0].accepts(None)  # U's answer is eaten, or its silence
     assert [s.send for s in instcmd_steps("shutdown.return", "CS", status=OB)] == [
         b"S"]
     assert AT_RECOVERY.send == b"Y"
@@ -396,10 +408,14 @@ def test_simple_commands(name: str, byte: bytes) -> None:
 
 
 def test_unknown_commands_and_parameters() -> None:
-    with pytest.raises(UnknownCommand):
+    with pytest.raises(UnknownCommand, match="unknown command beeper.toggle"):
         instcmd_steps("beeper.toggle")
-    with pytest.raises(UnknownCommand):
+    with pytest.raises(UnknownCommand, match="load.off takes no parameter"):
         instcmd_steps("load.off", "now")
+    with pytest.raises(UnknownCommand, match="calibrate.stop needs the status register"):
+        instcmd_steps("calibrate.stop")
+    with pytest.raises(UnknownCommand, match="shutdown.return: bad parameter 'at:x'"):
+        instcmd_steps("shutdown.return", "at:x")
 
 
 def test_step_accepts() -> None:
@@ -410,18 +426,21 @@ def test_step_accepts() -> None:
     assert not Step(b"W", Expect.OK).accepts(b"*")
     refused = Step(b"D", Expect.NOT_REFUSED)
     assert refused.accepts(b"OK") and not refused.accepts(b"NO") and not refused.accepts(None)
+    assert not refused.accepts(b"NA") and refused.accepts(b"na")
     assert Step(b"U", Expect.ANY).accepts(None)
 
 
 def test_string_write_steps() -> None:
     steps = string_write_steps("adler")
     assert b"".join(s.send for s in steps) == b"-adler\r\r\r"
+    assert steps[1] == Step(b"a", Expect.NOTHING, 0.0, 0.05)
+    assert len(string_write_steps(" ~")) == 9  # the first and last printable characters
     assert steps[0] == Step(b"-", Expect.SILENCE, 0.2)
     assert all(s.delay_after == 0.05 for s in steps[1:-1])
     assert steps[-1] == Step(b"\r", Expect.OK, 3.0)
     assert len(string_write_steps("12345678")) == 9
-    for bad in ("123456789", "tab\there"):
-        with pytest.raises(ValueError):
+    for bad in ("123456789", "tab\there", "\x7f", "\x1f"):
+        with pytest.raises(ValueError, match="not an 8-character printable value"):
             string_write_steps(bad)
     assert Step(b"-", Expect.OK, 3.0) == ENUM_STEP
 
@@ -431,6 +450,8 @@ def test_nasty_commands_need_a_second_try_3_to_15_s_later() -> None:
     assert not guard.allow(100.0)
     assert not guard.allow(101.0)
     assert guard.allow(105.0)
+    assert guard.allow(108.0) and guard.allow(123.0)  # exactly 3 s, exactly 15 s: NUT's window
+    assert not guard.allow(125.99) and not guard.allow(141.01)
     assert not guard.allow(121.0)
     assert guard.allow(136.0)
     assert "load.off" in NASTY
