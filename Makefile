@@ -16,7 +16,8 @@ TEST_PEERS := /lib/nut/upsd:nut-server /lib/nut/dummy-ups:nut-server \
   /usr/bin/dbus-daemon:dbus-daemon /usr/sbin/avahi-daemon:avahi-daemon \
   /usr/bin/avahi-browse:avahi-utils \
   /usr/bin/mmdebstrap:mmdebstrap /usr/bin/systemd-nspawn:systemd-container \
-  /lib/nut/apcupsd-ups:nut-server
+  /lib/nut/apcupsd-ups:nut-server \
+  /usr/bin/chromium:chromium /usr/bin/chromedriver:chromium-driver
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # `make install`: a private venv under PREFIX, the command in PREFIX/bin, the

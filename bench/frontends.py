@@ -29,6 +29,7 @@ from bench import servers
 from bench.loadgen import LoadGen
 from bench.measures import GET, Recorder, _say
 from bench.servers import UPS, Control, Running
+from tests.support.browser import chromium
 from tests.support.nut import free_port, wait_until
 from tests.support.prometheus import prometheus
 
@@ -166,22 +167,9 @@ def _get_p99(lg: LoadGen, server: Running, seconds: float) -> float:
 
 @contextlib.contextmanager
 def _browser(url: str, workdir: Path) -> Iterator[None]:
-    from selenium import webdriver  # only the bench and the dashboard tests need it
-
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={workdir / 'chromium'}"):
-        options.add_argument(flag)
-    options.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(service=webdriver.ChromeService("/usr/bin/chromedriver"),
-                              options=options)
-    try:
+    with chromium(workdir / "chromium") as driver:
         driver.get(url)
         yield
-    finally:
-        driver.quit()
 
 
 def nut_clients_under_http(rec: Recorder, lg: LoadGen, workdir: Path,

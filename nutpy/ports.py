@@ -139,6 +139,10 @@ async def open_port(spec: PortSpec, baudrate: int, confdir: Path
 
         serial = SerialStream(spec.target, baudrate=baudrate, exclusive=True)
         async with serial:
+            # What the port's last user left unread (a UPS's BYE to the server that
+            # just stopped, a late reply) is no answer to us: NUT's drivers flush
+            # input on open too.
+            await serial.discard_input()
             yield serial
     else:
         async with _in_process_simulator(spec, confdir) as host_end:

@@ -71,13 +71,14 @@ def wait_for_port(port: int, host: str = "127.0.0.1", timeout: float = START_TIM
 
 def talk(port: int, data: bytes, host: str = "127.0.0.1", quiet: float = 0.3,
          timeout: float = 5.0) -> bytes:
-    """Send ``data``, then read until the server has been quiet for ``quiet`` s."""
+    """Send ``data``, then read until the server has been quiet for ``quiet`` s
+    (the first byte may take up to ``timeout``: a loaded machine is slow to start)."""
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.sendall(data)
-        sock.settimeout(quiet)
-        chunks = []
+        chunks: list[bytes] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            sock.settimeout(quiet if chunks else max(deadline - time.monotonic(), 0.01))
             try:
                 chunk = sock.recv(65536)
             except TimeoutError:

@@ -114,3 +114,42 @@ async def test_a_zeroconf_that_cannot_start_is_logged_and_tried_again(
             await until(lambda: len(attempts) == 2)
             nursery.cancel_scope.cancel()
     assert "cannot announce on the LAN: [Errno 19] No such device" in caplog.text
+
+
+async def test_interfaces_that_cannot_be_listed_never_stop_the_server(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Under nutpy.service, RestrictAddressFamilies= leaves out netlink: listing the
+    interfaces for a wildcard LISTEN fails, and that took the server down once."""
+    import ifaddr
+
+    def no_netlink() -> list[Any]:
+        raise OSError(97, "Address family not supported by protocol")
+
+    monkeypatch.setattr(ifaddr, "get_adapters", no_netlink)
+    cfg = Config(Path("."), UpsConf(), UpsdConf(listen=[Listen("*")]), {}, [],
+                 nutpy=NutpyConf(announce=True))
+    store = Store()
+    with caplog.at_level(logging.ERROR, "nutpy.announce"):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(Announcer(cfg, store, hostname="vm").run)
+            await until(lambda: "cannot announce" in caplog.text)
+            store.add("demo")  # still running: it tries again at the next change
+            await trio.sleep(SETTLE * 2)
+            nursery.cancel_scope.cancel()
+    assert caplog.text.count("Address family not supported") == 2
+
+
+async def test_loopback_listeners_never_list_the_interfaces(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import ifaddr
+
+    def must_not_be_called() -> list[Any]:
+        raise AssertionError("interfaces listed for a loopback LISTEN")
+
+    monkeypatch.setattr(ifaddr, "get_adapters", must_not_be_called)
+    cfg = Config(Path("."), UpsConf(), UpsdConf(listen=[Listen("127.0.0.1")]), {}, [],
+                 nutpy=NutpyConf(announce=None))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(Announcer(cfg, Store(), hostname="vm").run)
+        await trio.sleep(SETTLE)
+        nursery.cancel_scope.cancel()

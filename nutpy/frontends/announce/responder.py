@@ -23,7 +23,7 @@ import trio
 import zeroconf
 
 from nutpy.config import Config
-from nutpy.frontends.announce.services import Service, plan, wanted
+from nutpy.frontends.announce.services import Service, needs_host_addresses, plan, wanted
 from nutpy.store import Store, Subscription
 from nutpy.store.events import Event, Resync, UpsAdded, UpsRemoved
 
@@ -105,16 +105,20 @@ class Announcer:
             self._dirty.set()
 
     async def _apply(self) -> None:
+        """Announce what is served now.  Nothing here may stop the server: a host
+        whose interfaces cannot be listed (a sandbox without netlink, say) or a
+        zeroconf that fails is logged, and tried again at the next change."""
         cfg = self._cfg
-        services: list[Service] = []
-        if wanted(cfg.nutpy.announce):
-            listens = [*cfg.upsd.listeners, *cfg.nutpy.http_listen]
-            names = {item.address for item in listens if _is_name(item.address)}
-            resolved = await trio.to_thread.run_sync(_resolve, names) if names else {}
-            host = await trio.to_thread.run_sync(_host_addresses)
-            services = plan(cfg.upsd.listeners, cfg.nutpy.http_listen, self.hostname,
-                            [ups.name for ups in self._store], host, resolved)
         try:
+            services: list[Service] = []
+            if wanted(cfg.nutpy.announce):
+                listens = [*cfg.upsd.listeners, *cfg.nutpy.http_listen]
+                names = {item.address for item in listens if _is_name(item.address)}
+                resolved = await trio.to_thread.run_sync(_resolve, names) if names else {}
+                host = (await trio.to_thread.run_sync(_host_addresses)
+                        if needs_host_addresses(listens) else [])
+                services = plan(cfg.upsd.listeners, cfg.nutpy.http_listen, self.hostname,
+                                [ups.name for ups in self._store], host, resolved)
             await self._publish(services)
         except* (OSError, zeroconf.Error, RuntimeError) as group:
             log.error("cannot announce on the LAN: %s",

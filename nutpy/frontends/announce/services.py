@@ -26,7 +26,7 @@ from nutpy.config import Listen
 from nutpy.protocols.nut import PROTOCOL_VERSION
 
 __all__ = ["HTTP_TYPE", "NUT_TYPE", "TXT_MAX", "UPSD_TYPE", "Service", "device_list",
-           "lan_addresses", "plan", "wanted"]
+           "lan_addresses", "needs_host_addresses", "plan", "wanted"]
 
 NUT_TYPE = "_nut._tcp.local."
 UPSD_TYPE = "_upsd._tcp.local."
@@ -71,6 +71,11 @@ def _addresses(listen: Listen, host: list[str], resolved: Mapping[str, list[str]
     if _ip(listen.address) is not None:
         return lan_addresses([listen.address])
     return lan_addresses(resolved.get(listen.address, []))
+
+
+def needs_host_addresses(listens: Iterable[Listen]) -> bool:
+    """Whether a wildcard LISTEN asks for the machine's own addresses."""
+    return any(listen.address in _WILDCARD for listen in listens)
 
 
 def _by_port(listens: Iterable[Listen], host: list[str],

@@ -12,7 +12,7 @@ import ssl
 
 import trio
 
-from nutpy.frontends.http import api, past
+from nutpy.frontends.http import api, dashboard, past
 from nutpy.frontends.http.context import HttpContext
 from nutpy.frontends.http.events import events
 from nutpy.frontends.http.metrics import Metrics
@@ -44,6 +44,9 @@ def router(ctx: HttpContext) -> Router:
         Route("GET", "/api/v1/history", past.get_history),
         Route("GET", "/api/v1/events", events),
         Route("GET", "/api/v1/openapi.json", _openapi),
+        Route("GET", "/", dashboard.page),
+        Route("GET", "/ups/{name}", dashboard.page),
+        Route("GET", "/static/{file}", dashboard.asset),
     ])
 
 

@@ -224,9 +224,12 @@ class HttpConnection:
     async def _respond(self, response: Response, *, head_only: bool = False,
                        close: bool = False) -> None:
         headers = [("Server", SERVER), ("Content-Type", response.content_type),
-                   ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"),
-                   *response.headers]
-        if response.stream is None:
+                   ("X-Content-Type-Options", "nosniff"), *response.headers]
+        if not any(name.lower() == "cache-control" for name, _ in response.headers):
+            headers.append(("Cache-Control", "no-store"))  # live data, unless the response
+            # says how it may be kept (the dashboard's files)
+        if response.stream is None and response.status != 304:  # a 304 has no body: a
+            # length there would have to be the unsent body's, not 0
             headers.append(("Content-Length", str(len(response.body))))
         if close:
             headers.append(("Connection", "close"))
