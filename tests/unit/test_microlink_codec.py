@@ -388,3 +388,77 @@ def test_a_layout_refuses_a_blob_it_cannot_hold() -> None:
     with pytest.raises(ValueError, match="straddles"):
         lay.write(model, bytes(32))
     assert lay.field("3:11") is None  # no such usage
+
+
+# ---- writes at their edges ------------------------------------------------------
+
+
+def _outlet_command_without_groups() -> Layout:
+    """A layout with the outlet command usage (2:4.B5) but no outlet group."""
+    code = H("F802FE04B5FFF6")
+    hdr = H("0A1004000000090001000200")
+    blob = hdr + code + bytes(64 - len(hdr) - len(code))
+    return Layout.from_blob(Header.parse(hdr + code[:4]), blob)
+
+
+def test_errors_name_what_was_refused() -> None:
+    lay = layout()
+    with pytest.raises(ValueError, match=r"'serial' \(one of rj45, usb, local, smartslot1, "
+                                         r"internal1\)"):
+        commands.encode_command(lay, "load.off", "serial")
+    for bad in ("outlet.group.1.load.off", "load.explode"):
+        with pytest.raises(KeyError) as caught:
+            commands.encode_command(lay, bad)
+        assert caught.value.args == (bad,)
+    with pytest.raises(KeyError) as caught:
+        commands.encode_setting(lay, "battery.charge", "50")
+    assert caught.value.args == ("battery.charge",)
+    with pytest.raises(ValueError, match=r"^70000 does not fit in 2 bytes$"):
+        commands.encode_setting(lay, "input.transfer.high", "70000")
+
+
+def test_outlet_commands_need_an_outlet_group_as_well_as_the_usage() -> None:
+    lay = _outlet_command_without_groups()
+    assert lay.field("2:4.B5") is not None
+    assert commands.available_commands(lay) == []
+    with pytest.raises(KeyError) as caught:
+        commands.encode_command(lay, "load.off")
+    assert caught.value.args == ("load.off",)
+    with pytest.raises(KeyError) as caught:
+        commands.encode_command(lay, "test.battery.start")  # no 2:10 usage here
+    assert caught.value.args == ("test.battery.start",)
+
+
+def test_a_command_word_wider_than_its_usage_keeps_its_low_bytes() -> None:
+    # internal1's outlet bit is 1 << 17: a 2-byte usage keeps MOG (0x0100) | off (0x04).
+    assert commands.encode_command(layout(), "outlet.group.0.load.off", "internal1") == \
+        framing.frame(H("7108020104"))
+
+
+def test_a_date_is_unsigned_days_since_2000() -> None:
+    lay = layout()
+    # Day 32768 needs the top bit of the 2-byte usage: unsigned, it fits.
+    assert commands.encode_setting(lay, "battery.date", "2089-09-18") == framing.frame(
+        H("4700028000"))
+    with pytest.raises(ValueError):
+        commands.encode_setting(lay, "battery.date", "1999-12-31")
+
+
+def test_numbers_written_as_c_literals_and_negative_values() -> None:
+    lay = layout()
+    assert commands.encode_setting(lay, "ups.test.interval", "0x02") == framing.frame(
+        H("4A04020002"))
+    # A negative value is written in two's complement, even to an unsigned usage.
+    assert commands.encode_setting(lay, "outlet.group.0.delay.shutdown", "-1") == \
+        framing.frame(H("4C0202FFFF"))
+    # A signed usage holds -32768..32767 only.
+    spec = VarSpec("2:4.1", "input.transfer.delay", Kind.FIXED, signed=True, writable=True)
+    assert commands.encode_value(spec, 2, "-32768") == H("8000")
+    with pytest.raises(ValueError):
+        commands.encode_value(spec, 2, "40000")
+
+
+def test_a_hex_value_is_unsigned() -> None:
+    spec = VarSpec("2:4.9.1B", "ups.productid", Kind.HEX)
+    assert commands.encode_value(spec, 2, "FFFF") == H("FFFF")
+    assert commands.encode_value(spec, 2, "0002") == H("0002")
