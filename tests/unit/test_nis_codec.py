@@ -110,3 +110,16 @@ def test_event_lines_are_cut_below_256_bytes() -> None:
 @pytest.mark.usefixtures("utc")
 def test_dates_are_local_time_with_the_offset_and_two_spaces() -> None:
     assert nis.format_date(1796114401.0) == "2026-12-01 08:40:01 +0000  "
+
+
+def test_why_a_reader_hung_up_is_said_exactly() -> None:
+    assert RequestReader().feed(b"\x00\x00") == [Hangup("a 0 record: no more requests")]
+    assert RequestReader().feed(b"\x01\x01") == [Hangup("a record of 257 bytes (at most 256)")]
+    reader = RequestReader()
+    assert reader.feed(b"\x01\x00" + b"s" * 256) == [Request(Command.INVALID)]  # 256 is read
+
+
+def test_a_record_holds_65535_bytes_and_no_more() -> None:
+    assert nis.record(b"x" * 65535)[:3] == b"\xff\xffx"
+    with pytest.raises(ValueError, match=r"^a record holds at most 65535 bytes, not 65536$"):
+        nis.record(b"x" * 65536)

@@ -141,6 +141,10 @@ def test_fields_appear_only_when_the_ups_has_the_value() -> None:
     ("input.sensitivity", "L", "SENSE", "Low"),
     ("input.sensitivity", "A", "SENSE", "Auto Adjust"),
     ("input.sensitivity", "Z", "SENSE", "Unknown"),
+    ("input.sensitivity", "High", "SENSE", "High"),  # apcupsd reads the first letter
+    ("battery.alarm.threshold", "T0", "ALARMDEL", "30 Seconds"),
+    ("ups.test.result", "OKAY", "SELFTEST", "OK"),  # the first two letters
+    ("ups.temperature", "-5.5", "ITEMP", "-5.5 C"),  # atof keeps the sign
     ("battery.alarm.threshold", "T", "ALARMDEL", "30 Seconds"),
     ("battery.alarm.threshold", "N", "ALARMDEL", "No alarm"),
     ("battery.alarm.threshold", "L", "ALARMDEL", "Low Battery"),
@@ -208,6 +212,9 @@ def test_statflag_thresholds_on_battery_at_their_boundaries() -> None:
     assert _statflag(just_above, just) == 0x05060010
     assert _statflag({"battery.charge": "0", "battery.runtime": "0"}, just) == 0x052E0010
     assert _statflag({}, just) == 0x05060010  # nothing to compare: no shutdown bits
+    # With no thresholds published, they are 0: half a percent, half a minute is above.
+    assert _statflag({"battery.charge": "0.5", "battery.runtime": "3600"}, just) == 0x05060010
+    assert _statflag({"battery.charge": "50", "battery.runtime": "30"}, just) == 0x05060010
     assert _statflag({}, PowerStats(), flags=("OL",)) == 0x05000008
     assert _statflag({}, PowerStats(), flags=("OL", "FSD"), fresh=False) == 0x05000308
 
@@ -236,3 +243,15 @@ def test_thresholds_and_registers_as_apcupsd_prints_them() -> None:
     assert ours["DLOWBATT"] == "2 Minutes" and ours["TIMELEFT"] == "1.5 Minutes"
     assert "REG1" not in ours  # not hex: no line
     assert ours["STESTI"] == "336"
+
+
+def test_register_2_without_bit_5_has_a_battery() -> None:
+    ours = fields(status_lines(reading({**dump(), "experimental.register.2": "DF"}),
+                               DAEMON, NOW))
+    assert ours["STATUS"] == "ONLINE " and ours["STATFLAG"] == "0x05000008"
+
+
+def test_a_last_transfer_to_battery_without_a_counted_transfer_has_no_date() -> None:
+    power = PowerStats(transfers=0, last_to_battery=NOW - 10)
+    ours = fields(status_lines(reading(power=power), DAEMON, NOW))
+    assert "XONBATT" not in ours
