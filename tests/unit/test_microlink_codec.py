@@ -181,6 +181,10 @@ def test_authentication_worked_example() -> None:
     assert lay.write(lay.fields["2:4.8.5"], slave) == H("7E0C040000EF2781D8")
     assert auth.master_tail(key, H("0000")) == H("5936")
     assert auth.master_tail(key, H("0101")) == H("5B39")
+    # Only the slave password's two free bytes count: the whole password gives the same tail,
+    # and a longer r still makes a 4-byte password.
+    assert auth.master_tail(key, H("0101EF27")) == H("5B39")
+    assert auth.slave_password(key, H("5A3C0000"), H("000000")) == H("0000EF27")
 
 
 # ---- values -------------------------------------------------------------------------
@@ -250,7 +254,9 @@ def test_setting_frames() -> None:
         H("73040200 08".replace(" ", "")))
     with pytest.raises(KeyError):
         commands.encode_setting(lay, "battery.charge", "50")  # read-only
-    with pytest.raises(ValueError):
+    assert commands.encode_setting(lay, "ups.id", "X" * 16) == framing.frame(
+        H("490010") + b"X" * 16)  # exactly the usage's 16 bytes: no NUL needed
+    with pytest.raises(ValueError, match=r"^longer than 16 characters$"):
         commands.encode_setting(lay, "ups.id", "X" * 17)
     with pytest.raises(ValueError):
         commands.encode_setting(lay, "input.transfer.high", "70000")
