@@ -17,6 +17,19 @@ _FLAG = ("starts as None, not False: it is only ever read for its truth (if s.tl
 _ACTION = ("the action's name in lower case: User.may upper-cases it, as upsd compares "
            "action names without regard to case")
 _POPITEM = "popitem(last=None) for last=False: popitem reads it for its truth"
+_CODEC_CASE = "the codec name in upper case: Python's codec names are case-insensitive"
+_BIG = ("to_bytes/from_bytes without 'big': big-endian is their default since Python "
+        "3.11, which nutpy requires")
+_SET_BY_START = "set by start() before anything reads it (a probe's contract: start first)"
+_SPLIT = "nutpy.protocols.apcsmart.framing.xǁSplitterǁ"
+_SVARS = "nutpy.protocols.apcsmart.variables."
+_MLCMD = "nutpy.protocols.apcmicrolink.commands."
+_NIS = "nutpy.protocols.nis."
+_SPROBE = "nutpy.protocols.identify.smart.xǁSmartProbeǁ"
+_MLPROBE = "nutpy.protocols.identify.microlink.xǁMicrolinkProbeǁ"
+_FINDINGS = "nutpy.protocols.identify.findings.xǁProbeǁ"
+_ONE_BYTE = ("every probe sends one byte at a time, so a send never crosses the 256-byte "
+             "bound and the bound holds as written")
 
 EQUIVALENT: dict[str, str] = {
     # ---- tokenizer -------------------------------------------------------------
@@ -66,4 +79,62 @@ EQUIVALENT: dict[str, str] = {
     "nutpy.protocols.apcsmart.capabilities.x_legacy_lookup__mutmut_32": "'XX05XX' for "
         "'05' as the Matrix-UPS model letters: no key of NUT's compatibility table "
         "starts with X",
+    f"{_SVARS}x_decode__mutmut_13": _CODEC_CASE,
+    f"{_SVARS}x_decode__mutmut_40": "convert(None, ...) for a packed field: every packed "
+        "row is RAW, and convert passes RAW and None alike through",
+    f"{_SVARS}x_decode__mutmut_48": "zip(strict=None): names(len(fields)) always gives "
+        "exactly len(fields) names, so strictness never triggers",
+    f"{_SVARS}x_decode__mutmut_51": "zip without strict: as above",
+    f"{_SVARS}x_decode__mutmut_53": "zip(strict=False): as above",
+    f"{_SVARS}x_decode_dual__mutmut_21": _CODEC_CASE,
+    f"{_SVARS}x_encode__mutmut_31": _CODEC_CASE,
+    f"{_SVARS}x_spec_named__mutmut_3": "the ambient.N. rewrite applied to every name: its "
+        "pattern is anchored at '^ambient.', so other names come out unchanged",
+    "nutpy.protocols.apcsmart.capabilities.x_parse_caps__mutmut_62": _CODEC_CASE,
+    "nutpy.protocols.apcsmart.commands.x_at_steps__mutmut_12": _CODEC_CASE,
+    "nutpy.protocols.apcsmart.commands.x_string_write_steps__mutmut_18": _CODEC_CASE,
+    f"{_SPLIT}__init____mutmut_2": "the first mode None, not ALERTS: _is_alert treats "
+        "any mode but RAW and CAPS as ALERTS",
+    f"{_SPLIT}__init____mutmut_3": "_overflowed starts as None, not False: read for its "
+        "truth only",
+    f"{_SPLIT}clear__mutmut_1": "_overflowed reset to None: as above",
+    f"{_SPLIT}clear__mutmut_3": "the mode reset to None: as for __init__",
+
+    # ---- APC Microlink codec ------------------------------------------------------
+    f"{_MLCMD}x__int_bytes__mutmut_5": _BIG,
+    f"{_MLCMD}x_encode_command__mutmut_21": _BIG,
+    f"{_MLCMD}x_encode_command__mutmut_25": "the mask keeps one bit more (bit 8*size): no "
+        "command word has bit 16 or 32 set, and bit 8 (MOG) only goes to the 2- or 4-byte "
+        "outlet command",
+    f"{_MLCMD}x_encode_value__mutmut_6": _CODEC_CASE,
+    f"{_MLCMD}x_encode_value__mutmut_30": "signed=None for False: int.to_bytes reads it "
+        "for its truth",
+    f"{_MLCMD}x_encode_value__mutmut_38": "signed=None for False: as above",
+    f"{_MLCMD}x_encode_value__mutmut_75": "'value <= 0' for '< 0': they differ at 0 only, "
+        "whose bytes are the same signed or not",
+    f"{_MLCMD}x_encode_value__mutmut_76": "'value < 1' for '< 0': as above",
+
+    # ---- apcupsd's NIS -------------------------------------------------------------
+    f"{_NIS}x_record__mutmut_8": _BIG,
+    f"{_NIS}xǁRequestReaderǁ__init____mutmut_2": "_done starts as None, not False: read "
+        "for its truth only",
+    f"{_NIS}xǁRequestReaderǁfeed__mutmut_10": _BIG,
+    f"{_NIS}x_line__mutmut_8": _CODEC_CASE,
+    f"{_NIS}x_event_line__mutmut_8": _CODEC_CASE,
+    "nutpy.frontends.nis.status.x__status_lines__mutmut_27": "the driver looked up as "
+        "'XXXX', not '', when there is none: neither is a key of the cable table",
+
+    # ---- port identification -------------------------------------------------------
+    f"{_SPROBE}__init____mutmut_2": _SET_BY_START,
+    f"{_SPROBE}__init____mutmut_3": _SET_BY_START,
+    f"{_SPROBE}__init____mutmut_4": _SET_BY_START,
+    f"{_SPROBE}__init____mutmut_5": _SET_BY_START,
+    f"{_SPROBE}__init____mutmut_6": _SET_BY_START,
+    f"{_SPROBE}__init____mutmut_7": _SET_BY_START,
+    f"{_MLPROBE}__init____mutmut_2": _SET_BY_START,
+    f"{_MLPROBE}__init____mutmut_3": _SET_BY_START,
+    f"{_FINDINGS}_send__mutmut_1": "'<=' for '<': at 256 bytes the slice that follows "
+        "is empty, so nothing more is kept either way",
+    f"{_FINDINGS}_hear__mutmut_1": "'<=' for '<': as above",
+    f"{_FINDINGS}_send__mutmut_4": _ONE_BYTE,
 }
