@@ -31,6 +31,7 @@ from nutpy.protocols.apcsmart.events import (
     Values,
     Verdict,
 )
+from nutpy.protocols.apcsmart.status import Alert
 from nutpy.protocols.apcsmart.session import Phase, Session
 from nutpy.protocols.apcsmart.variables import TRANSFER_REASONS
 from nutpy.protocols.devfile import dev_variables
@@ -890,3 +891,17 @@ def test_killpower_on_battery_with_no_known_delay_says_so() -> None:
     assert (verdict, b"".join(data for _, data in log)) == (Verdict.SUCCESS, b"QS")
     assert notes == ("on battery: soft hibernate (S) confirmed; output off after its "
                      "delay, back on when the mains return",)
+
+
+def test_the_byte_counters_count_from_0() -> None:
+    line = Line()
+    assert (line.session.bytes_sent, line.session.bytes_received) == (1, 0)  # Y
+    line.ask(b"Y", b"SM")
+    assert (line.session.bytes_sent, line.session.bytes_received) == (1, 4)
+
+
+def test_an_alert_before_the_first_q_acts_on_an_empty_status() -> None:
+    line = Line()
+    line.ask(b"Y", b"SM")
+    assert line.sent() == b"V"
+    assert line.answer(b"!") == [AlertSeen(Alert.LINE_FAIL), Values({"ups.status": "OB"})]
