@@ -31,8 +31,8 @@ from nutpy.protocols.apcsmart.events import (
     Values,
     Verdict,
 )
-from nutpy.protocols.apcsmart.status import Alert
 from nutpy.protocols.apcsmart.session import Phase, Session
+from nutpy.protocols.apcsmart.status import Alert
 from nutpy.protocols.apcsmart.variables import TRANSFER_REASONS
 from nutpy.protocols.devfile import dev_variables
 from nutpy.sim.smart import SmartUps
@@ -897,7 +897,7 @@ def test_the_byte_counters_count_from_0() -> None:
     line = Line()
     assert (line.session.bytes_sent, line.session.bytes_received) == (1, 0)  # Y
     line.ask(b"Y", b"SM")
-    assert (line.session.bytes_sent, line.session.bytes_received) == (1, 4)
+    assert (line.session.bytes_sent, line.session.bytes_received) == (2, 4)  # Y V, SM CR LF
 
 
 def test_an_alert_before_the_first_q_acts_on_an_empty_status() -> None:
