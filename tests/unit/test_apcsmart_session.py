@@ -905,3 +905,33 @@ def test_an_alert_before_the_first_q_acts_on_an_empty_status() -> None:
     line.ask(b"Y", b"SM")
     assert line.sent() == b"V"
     assert line.answer(b"!") == [AlertSeen(Alert.LINE_FAIL), Values({"ups.status": "OB"})]
+
+
+def test_killpower_s_two_digit_hibernate_unanswered_is_reset_with_y() -> None:
+    line = ready(sdtype="5", awd="12")
+    verdict, log, notes = run(line, line.session.killpower,
+                              Replies({b"Q": b"10", b"Y": b"SM"}))
+    assert (verdict, b"".join(data for _, data in log)) == (Verdict.FAILED, b"Q@12Y")
+    assert notes == ("on battery: hard hibernate (@12) refused or unanswered",)
+
+
+def test_a_discovery_probe_is_given_up_after_1_5_s_of_y() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET))
+    assert line.sent() == b"L"
+    line.wait()
+    assert (line.now, line.sent()) == (pytest.approx(3.04), b"Y")  # L's 3 s
+    assert line.wait() == [Closed("no reply to b'L' during discovery")]
+    assert line.now == pytest.approx(4.54)  # Y's 1.5 s
+
+
+def test_an_unanswered_text_probe_publishes_nothing() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET), PROBES[0])
+    assert line.sent() == b"c"
+    line.wait()
+    line.ask(b"Y", b"SM")
+    events = line.exchange(*PROBES[2:], (b"\x1a", CAPS))
+    assert "ups.id" not in values(events)
+    assert of(Settable, events) == [  # the caps' only: no ups.id string
+        Settable("input.transfer.high", "253", enums=("253", "257", "261", "265"))]
