@@ -28,6 +28,7 @@ _NIS = "nutpy.protocols.nis."
 _SPROBE = "nutpy.protocols.identify.smart.xǁSmartProbeǁ"
 _MLPROBE = "nutpy.protocols.identify.microlink.xǁMicrolinkProbeǁ"
 _FINDINGS = "nutpy.protocols.identify.findings.xǁProbeǁ"
+_SSESS = "nutpy.protocols.apcsmart.session.xǁSessionǁ"
 _ONE_BYTE = ("every probe sends one byte at a time, so a send never crosses the 256-byte "
              "bound and the bound holds as written")
 
@@ -137,4 +138,25 @@ EQUIVALENT: dict[str, str] = {
         "is empty, so nothing more is kept either way",
     f"{_FINDINGS}_hear__mutmut_1": "'<=' for '<': as above",
     f"{_FINDINGS}_send__mutmut_4": _ONE_BYTE,
+
+    # ---- APC Smart session -----------------------------------------------------------
+    f"{_SSESS}__init____mutmut_34": "_now starts as None: start(now) sets it first",
+    f"{_SSESS}__init____mutmut_35": "_now starts as 1.0: as above",
+    f"{_SSESS}__init____mutmut_36": "_script starts as '': start() sets it before anything "
+        "reads it (the caller's contract: start first)",
+    f"{_SSESS}__init____mutmut_37": "_waiting starts as '': start() runs _resume, which "
+        "sets it to None first",
+    f"{_SSESS}__init____mutmut_38": "_wake starts as None: start() runs _resume, which "
+        "sets it to False first",
+    f"{_SSESS}__init____mutmut_39": "_wake starts as True: as above",
+    f"{_SSESS}_resume__mutmut_3": "_wake reset to None, not False: read for its truth only",
+    f"{_SSESS}_discover__mutmut_14": _CODEC_CASE,
+    f"{_SSESS}_discover__mutmut_34": "an unanswered 'a' parsed as b'XXXX', not b'': "
+        "parse_cmdset refuses both (no version digit)",
+    f"{_SSESS}_instcmd__mutmut_22": "no parameter taken as 'xxxx', not '': neither is 'cs'",
+    f"{_SSESS}_instcmd__mutmut_30": "an unanswered Q parsed as b'XXXX', not b'': "
+        "parse_register refuses both",
+    f"{_SSESS}_killpower__mutmut_5": "as above, for killpower's Q",
+    f"{_SSESS}_read_caps__mutmut_14": "an unanswered ^Z parsed as b'XXXX', not b'': "
+        "parse_caps refuses both (no '#')",
 }
