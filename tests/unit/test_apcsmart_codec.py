@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -408,13 +410,13 @@ def test_simple_commands(name: str, byte: bytes) -> None:
 
 
 def test_unknown_commands_and_parameters() -> None:
-    with pytest.raises(UnknownCommand, match="unknown command beeper.toggle"):
+    with pytest.raises(UnknownCommand, match=re.escape("unknown command beeper.toggle")):
         instcmd_steps("beeper.toggle")
-    with pytest.raises(UnknownCommand, match="load.off takes no parameter"):
+    with pytest.raises(UnknownCommand, match=re.escape("load.off takes no parameter")):
         instcmd_steps("load.off", "now")
-    with pytest.raises(UnknownCommand, match="calibrate.stop needs the status register"):
+    with pytest.raises(UnknownCommand, match=re.escape("calibrate.stop needs the status register")):
         instcmd_steps("calibrate.stop")
-    with pytest.raises(UnknownCommand, match="shutdown.return: bad parameter 'at:x'"):
+    with pytest.raises(UnknownCommand, match=re.escape("shutdown.return: bad parameter 'at:x'")):
         instcmd_steps("shutdown.return", "at:x")
 
 
