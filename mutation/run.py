@@ -8,7 +8,8 @@ lowest CPU priority (``nice -n 19``: the machine is shared), then prints the
 table of docs/testing.md: per module the mutants, how many the tests
 killed, how many survived, how many of those are equivalent (listed in
 :mod:`mutation.equivalent`, each with why) and the score, killed over the
-non-equivalent mutants.  Exit status 1 when a module scores below 90 %.
+non-equivalent mutants.  Exit status 1 when a module scores below 90 % or has
+mutants not tried yet.
 
 Run from the repository root: ``python -m mutation.run [MODULE...]`` (or
 ``make mutate``, ``make mutate MODULES="nutpy.protocols.tokenizer"``); a
@@ -142,9 +143,13 @@ def markdown(rows: Sequence[Row]) -> str:
     lines = ["| module | mutants | killed | survived | equivalent | score |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for row in rows:
-        unchecked = f" ({row.unchecked} not run)" if row.unchecked else ""
+        if row.unchecked == row.mutants:
+            score = "not run"
+        else:
+            unchecked = f" ({row.unchecked} not run yet)" if row.unchecked else ""
+            score = f"{row.score:.1%}{unchecked}"
         lines.append(f"| `{row.module}` | {row.mutants} | {row.killed} | {row.survived} | "
-                     f"{row.equivalent} | {row.score:.1%}{unchecked} |")
+                     f"{row.equivalent} | {score} |")
     total = Row("all", *(sum(getattr(r, f) for r in rows) for f in
                          ("mutants", "killed", "survived", "equivalent", "unchecked")))
     lines.append(f"| **all** | {total.mutants} | {total.killed} | {total.survived} | "
@@ -188,8 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     low = [row.module for row in rows if row.score < TARGET]
     if low:
         print(f"\nbelow {TARGET:.0%}: {', '.join(low)}")
-        return 1
-    return 0
+    unfinished = [row.module for row in rows if row.unchecked]
+    if unfinished:
+        print(f"\nnot all mutants tried yet: {', '.join(unfinished)}")
+    return 1 if low or unfinished else 0
 
 
 if __name__ == "__main__":
