@@ -85,7 +85,7 @@ def test_assembler_rejects_pages_beyond_count_and_bounds_buffer() -> None:
     asm = FrameAssembler(width=16, count=0x80)
     assert asm.feed(framing.record(0x90, bytes(16))) == []
     asm.feed(bytes(1000))
-    assert len(asm._buf) <= 255
+    assert len(asm._buf) < 19  # at most one partial record of 16 + 3 bytes is held
     asm.clear()
     assert asm.feed(framing.record(0x7F, bytes(16))) == [Record(0x7F, bytes(16))]
 
@@ -468,3 +468,22 @@ def test_a_hex_value_is_unsigned() -> None:
     spec = VarSpec("2:4.9.1B", "ups.productid", Kind.HEX)
     assert commands.encode_value(spec, 2, "FFFF") == H("FFFF")
     assert commands.encode_value(spec, 2, "0002") == H("0002")
+
+
+def test_assembler_skips_exactly_the_bytes_that_start_no_record() -> None:
+    page0 = framing.record(0, bytes.fromhex("0A10") + bytes(14))
+    asm = FrameAssembler(width=16, count=0x80)
+    assert asm.feed(b"\xfe" + page0) == [Record(0, page0[1:-2])]  # one echoed poll
+    assert asm.skipped == 1
+    unknown = FrameAssembler()
+    assert unknown.feed(b"\x07" + page0) == [Record(0, page0[1:-2])]  # one stray byte
+    assert unknown.skipped == 1
+    # Width 200 is no width (4 to 64): only that record's first byte is dropped at once.
+    wide = FrameAssembler()
+    assert wide.feed(b"\x00\x00\xc8") == [] and wide.skipped == 1
+
+
+def test_assembler_takes_pages_below_the_count_only() -> None:
+    asm = FrameAssembler(width=16, count=2)
+    assert asm.feed(framing.record(1, bytes(16))) == [Record(1, bytes(16))]
+    assert asm.feed(framing.record(2, bytes(16))) == []
