@@ -487,3 +487,9 @@ def test_assembler_takes_pages_below_the_count_only() -> None:
     asm = FrameAssembler(width=16, count=2)
     assert asm.feed(framing.record(1, bytes(16))) == [Record(1, bytes(16))]
     assert asm.feed(framing.record(2, bytes(16))) == []
+
+
+def test_the_shortest_frame_is_one_byte_and_its_check_bytes() -> None:
+    assert framing.frame_ok(framing.frame(b"\x41"))
+    assert len(framing.frame(b"\x41")) == 3
+    assert not framing.frame_ok(framing.check_bytes(b""))  # check bytes of nothing: no frame
