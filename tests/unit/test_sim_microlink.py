@@ -438,3 +438,29 @@ def test_descriptor_pages_while_monitoring_restart_the_sweep_and_the_password() 
             assert session.receive_data(page(number), now) == []
     assert session.state is State.SETUP
     assert session.data_to_send(now) == b"\xfd"  # sweep again, no password written yet
+
+
+def test_monitoring_polls_wait_the_poll_interval_after_each_page() -> None:
+    link = connect(poll=0.3)
+    assert link.session.next_deadline() == pytest.approx(link.now + 0.3)  # after the echo
+    assert link.session.data_to_send(link.now) == b""  # not yet
+    link.step()  # wait out the interval
+    link.step()  # FE, and the next page arrives
+    assert link.session.state is State.MONITOR
+    assert link.session.next_deadline() == pytest.approx(link.now + 0.3)
+
+
+def test_a_refused_password_goes_back_to_the_setup_sweep() -> None:
+    sim = MicrolinkSim()
+    sim._key = lambda: (1, 2)  # type: ignore[method-assign]  # a UPS we cannot please
+    link = Link(sim, Session())
+    link.run_until(AuthFailed, limit=20)
+    assert link.session.state is State.SETUP
+
+
+def test_commands_before_the_descriptor_say_why_they_cannot_be_sent() -> None:
+    session = Session()
+    for attempt in (lambda: session.command("load.off"),
+                    lambda: session.set_variable("ups.id", "X")):
+        with pytest.raises(KeyError, match="the descriptor has not been read yet"):
+            attempt()
