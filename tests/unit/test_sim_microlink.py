@@ -460,7 +460,7 @@ def test_a_refused_password_goes_back_to_the_setup_sweep() -> None:
 
 def test_commands_before_the_descriptor_say_why_they_cannot_be_sent() -> None:
     session = Session()
-    for attempt in (lambda: session.command("load.off"),
-                    lambda: session.set_variable("ups.id", "X")):
-        with pytest.raises(KeyError, match="the descriptor has not been read yet"):
-            attempt()
+    with pytest.raises(KeyError, match="the descriptor has not been read yet"):
+        session.command("load.off")
+    with pytest.raises(KeyError, match="the descriptor has not been read yet"):
+        session.set_variable("ups.id", "X")
