@@ -216,8 +216,13 @@ def test_keepalive_poll_interval_is_bounded() -> None:
 def test_idle_host_loses_and_regains_the_session() -> None:
     link = connect()
     link.now += 1.0  # the host stalls
+    start = len(link.events)
     link.run_until(SessionLost)
+    # Page 0 while monitoring: the UPS started over; the sweep and the password follow.
+    assert link.events[start:] == [SessionLost("the UPS restarted the session")]
+    assert link.session.state is State.SETUP and not link.session.authenticated
     link.run_until(Authenticated)
+    assert link.events[start:] == [SessionLost("the UPS restarted the session"), Authenticated()]
     assert link.values()["ups.serial"] == "AS2101123456"
 
 
