@@ -122,7 +122,7 @@ EQUIVALENT: dict[str, str] = {
     f"{_NIS}xǁRequestReaderǁfeed__mutmut_10": _BIG,
     f"{_NIS}x_line__mutmut_8": _CODEC_CASE,
     f"{_NIS}x_event_line__mutmut_8": _CODEC_CASE,
-    "nutpy.frontends.nis.status.x__status_lines__mutmut_27": "the driver looked up as "
+    "nutpy.frontends.nis.status.x_status_lines__mutmut_27": "the driver looked up as "
         "'XXXX', not '', when there is none: neither is a key of the cable table",
 
     # ---- port identification -------------------------------------------------------
