@@ -36,7 +36,7 @@ APCUPSD_DIR  := .cache/apcupsd
 APCUPSD_DEBS := apcupsd libusb-0.1-4 libwrap0
 
 .PHONY: run test test-systemd lint typecheck unit nut-tools apcupsd-peer venv clean install \
-  soak bench
+  soak bench mutate
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -74,7 +74,7 @@ run: $(STAMP)
 	$(VENV)/bin/nutpy serve -c conf
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check nutpy tests soak bench
+	$(VENV)/bin/ruff check nutpy tests soak bench mutation
 	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: $(STAMP)
@@ -129,5 +129,19 @@ bench: $(BENCH_STAMP) nut-tools
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq build-essential >/dev/null; }
 	$(PY) -m bench $(if $(filter 1 yes true,$(BENCH_QUICK)),--quick)
 
+# Mutation testing of the core modules against tests/unit and tests/trio (not
+# part of `make test`: an hour or more).  mutmut runs at nice 19, module by
+# module, as the machine is shared; MODULES="nutpy.protocols.tokenizer ..."
+# runs only those, MUTATE_JOBS=N tries N mutants at once (default 2).  The
+# table goes in docs/testing.md.
+MUTATE_STAMP := $(VENV)/.mutate-installed
+
+$(MUTATE_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test,mutate]'
+	touch $@
+
+mutate: $(MUTATE_STAMP)
+	nice -n 19 $(PY) -m mutation.run $(MODULES)
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .cache mutants

@@ -231,3 +231,26 @@ async def test_execute_waits_for_the_result(autojump_clock: trio.testing.MockClo
     with pytest.raises(RequestRefused, match="not running"):
         await ups.execute(InstCmd("test.battery.start", None), 10)
 
+
+
+def test_a_queue_holds_exactly_its_length_and_counts_each_fall_behind() -> None:
+    store = _store()
+    ups = store.add("u")
+    with store.feed.subscribe(maxlen=3, want=lambda e: isinstance(e, VariableChanged)) as sub:
+        for value in "123":
+            ups.set("battery.charge", value)
+        got = [sub.receive_nowait() for _ in range(4)]
+        assert [e.new if isinstance(e, VariableChanged) else e for e in got] == [
+            "1", "2", "3", None]  # three fit in a queue of three
+        assert sub.resyncs == 0
+        for value in "4567":
+            ups.set("battery.charge", value)
+        assert sub.receive_nowait() == Resync(4) and sub.receive_nowait() is None
+        for value in "abcdef":
+            ups.set("battery.charge", value)
+        assert sub.receive_nowait() == Resync(6)
+        assert sub.resyncs == 2
+        ups.set("ups.status", "OL")
+        assert isinstance(sub.receive_nowait(), VariableChanged)
+    assert len(store.feed) == 0
+    sub.close()  # a second unsubscribe is harmless

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -27,6 +29,7 @@ from nutpy.protocols.apcsmart.commands import (
     UnknownCommand,
     at_steps,
     instcmd_steps,
+    killpower_plan,
     needs_at_recovery,
     string_write_steps,
 )
@@ -51,7 +54,6 @@ from nutpy.protocols.apcsmart.status import (
 from nutpy.protocols.apcsmart.variables import (
     GARBLED,
     NOT_AVAILABLE,
-    PACK_MAX,
     POLL_ORDER,
     QUERY_BYTES,
     Outcome,
@@ -188,7 +190,7 @@ def test_packed_values() -> None:
     assert values(b"[", b"40.0,,35") == {
         "ambient.1.temperature.high": "40.0", "ambient.2.temperature.high": "N/A",
         "ambient.3.temperature.high": "35"}
-    assert len(values(b"}", b"1,2,3,4,5")) == PACK_MAX
+    assert len(values(b"}", b"1,2,3,4,5")) == 4  # NUT's apcsmart reads at most four packs
 
 
 def test_poll_and_probe_lists_are_queries() -> None:
@@ -342,6 +344,23 @@ def test_caps_matrix_overflow_and_short_counts() -> None:
     assert parse_caps(b"#uI1\x013") is None
 
 
+def test_caps_running_past_their_end() -> None:
+    assert parse_caps(b"#uI") is None  # an entry's 4 bytes do not fit
+    assert parse_caps(b"#uI", tolerate_overflow=True) == []
+    assert parse_caps(b"#uI43253") is None  # its values do not fit
+    assert parse_caps(b"#uI43253", tolerate_overflow=True) == []
+    assert parse_caps(b"#u41 ") == [CapEntry(b"u", "4", ("",))]  # a width below '0' is 0
+    assert parse_caps(b"##uI13253##") is None  # a Matrix unit's ## with nothing after
+
+
+def test_caps_are_printable_ascii_after_a_hash() -> None:
+    assert parse_caps(b"#k411~") == [CapEntry(b"k", "4", ("~",))]  # '~' is the last printable
+    assert parse_caps(b"#k411 ") == [CapEntry(b"k", "4", (" ",))]
+    assert parse_caps(b"k411~") is None  # no '#': not a capability string
+    for bad in (b"\x1f", b"\x7f", b"\x80", b"\xff"):
+        assert parse_caps(b"#k411" + bad) is None, bad
+
+
 def test_caps_ignore_packed_and_foreign_locales() -> None:
     entries = [CapEntry(b"H", "4", ("1",)), CapEntry(b"u", "D", ("127",))]
     assert caps_enums(entries, "I", {"ambient.0.humidity", "input.transfer.high"}) == {}
@@ -367,7 +386,9 @@ def test_double_press_commands() -> None:
         Step(b"K", Expect.SILENCE, 0.2, 1.3),
         Step(b"K", Expect.OK, 1.5, 0.0, star_ok=True)]
     off = instcmd_steps("load.off")
-    assert [s.send for s in off] == [b"Z", b"Z"]
+    assert off == [Step(b"Z", Expect.SILENCE, 0.2, 1.3),
+                   Step(b"Z", Expect.OK_OR_SILENCE, 1.5, 0.0, star_ok=True)]
+    assert off[1].accepts(b"*")
     assert off[1].accepts(None) and off[1].accepts(b"OK") and not off[1].accepts(b"NA")
     on = instcmd_steps("LOAD.ON")
     assert [s.send for s in on] == [b"\x0e", b"\x0e"] and on[1].expect is Expect.NOTHING
@@ -383,7 +404,8 @@ def test_shutdown_return_variants() -> None:
     assert b"".join(s.send for s in instcmd_steps("shutdown.return", "AT:12")) == b"@12"
     assert b"".join(s.send for s in at_steps("123")) == b"@123"
     cs = instcmd_steps("shutdown.return", "cs", status=OL)
-    assert [(s.send, s.delay_after) for s in cs] == [(b"U", 3.5), (b"S", 0.0)]
+    assert cs == [Step(b"U", Expect.ANY, 1.5, 3.5), Step(b"S", Expect.OK, 1.5, star_ok=True)]
+    assert cs[0].accepts(None)  # U's answer is eaten, or its silence
     assert [s.send for s in instcmd_steps("shutdown.return", "CS", status=OB)] == [
         b"S"]
     assert AT_RECOVERY.send == b"Y"
@@ -413,10 +435,14 @@ def test_simple_commands(name: str, byte: bytes) -> None:
 
 
 def test_unknown_commands_and_parameters() -> None:
-    with pytest.raises(UnknownCommand):
+    with pytest.raises(UnknownCommand, match=re.escape("unknown command beeper.toggle")):
         instcmd_steps("beeper.toggle")
-    with pytest.raises(UnknownCommand):
+    with pytest.raises(UnknownCommand, match=re.escape("load.off takes no parameter")):
         instcmd_steps("load.off", "now")
+    with pytest.raises(UnknownCommand, match=re.escape("calibrate.stop needs the status register")):
+        instcmd_steps("calibrate.stop")
+    with pytest.raises(UnknownCommand, match=re.escape("shutdown.return: bad parameter 'at:x'")):
+        instcmd_steps("shutdown.return", "at:x")
 
 
 def test_step_accepts() -> None:
@@ -427,18 +453,21 @@ def test_step_accepts() -> None:
     assert not Step(b"W", Expect.OK).accepts(b"*")
     refused = Step(b"D", Expect.NOT_REFUSED)
     assert refused.accepts(b"OK") and not refused.accepts(b"NO") and not refused.accepts(None)
+    assert not refused.accepts(b"NA") and refused.accepts(b"na")
     assert Step(b"U", Expect.ANY).accepts(None)
 
 
 def test_string_write_steps() -> None:
     steps = string_write_steps("adler")
     assert b"".join(s.send for s in steps) == b"-adler\r\r\r"
+    assert steps[1] == Step(b"a", Expect.NOTHING, 0.0, 0.05)
+    assert len(string_write_steps(" ~")) == 9  # the first and last printable characters
     assert steps[0] == Step(b"-", Expect.SILENCE, 0.2)
     assert all(s.delay_after == 0.05 for s in steps[1:-1])
     assert steps[-1] == Step(b"\r", Expect.OK, 3.0)
     assert len(string_write_steps("12345678")) == 9
-    for bad in ("123456789", "tab\there"):
-        with pytest.raises(ValueError):
+    for bad in ("123456789", "tab\there", "\x7f", "\x1f"):
+        with pytest.raises(ValueError, match="not an 8-character printable value"):
             string_write_steps(bad)
     assert Step(b"-", Expect.OK, 3.0) == ENUM_STEP
 
@@ -448,9 +477,60 @@ def test_nasty_commands_need_a_second_try_3_to_15_s_later() -> None:
     assert not guard.allow(100.0)
     assert not guard.allow(101.0)
     assert guard.allow(105.0)
+    assert guard.allow(108.0) and guard.allow(123.0)  # exactly 3 s, exactly 15 s: NUT's window
+    assert not guard.allow(125.99) and not guard.allow(141.01)
     assert not guard.allow(121.0)
     assert guard.allow(136.0)
     assert "load.off" in NASTY
+
+
+# ---- killpower: NUT apcsmart's upsdrv_shutdown, as a table ----------------------
+# From NUT's drivers/apcsmart.c (upsdrv_shutdown_simple and _advanced): sdtype
+# 0 (the default) sends @awd on line and S otherwise; 1 sends S on battery and
+# @awd if S fails (or at once on line); 2 is Z Z, 3 is K K, 4 the CS hack (U,
+# then S, on line; S alone otherwise), 5 @awd.  advorder, unless it starts
+# with N, is tried digit by digit: 0 S, 1 @awd, 2 K K, 3 Z Z, 4 CS.
+
+def _plan(status: int, **options: str) -> list[tuple[bytes, bool]]:
+    """Each method's bytes on the wire, and whether the output comes back by itself."""
+    return [(b"".join(step.send for step in method.steps), method.returns)
+            for method in killpower_plan(status, **options)]
+
+
+S, AT, KK, ZZ = (b"S", True), (b"@000", True), (b"KK", False), (b"ZZ", False)
+
+
+Plan = list[tuple[bytes, bool]]
+
+
+@pytest.mark.parametrize(("sdtype", "on_line", "on_battery", "neither"), [
+    (None, [AT], [S], [S]), ("0", [AT], [S], [S]), ("1", [AT], [S, AT], [AT]),
+    ("2", [ZZ], [ZZ], [ZZ]), ("3", [KK], [KK], [KK]), ("4", [(b"US", True)], [S], [S]),
+    ("5", [AT], [AT], [AT])])
+def test_killpower_plan_for_each_sdtype(sdtype: str | None, on_line: Plan, on_battery: Plan,
+                                        neither: Plan) -> None:
+    options = {} if sdtype is None else {"sdtype": sdtype}
+    assert _plan(OL, **options) == on_line
+    assert _plan(OB | LB, **options) == on_battery
+    assert _plan(0, **options) == neither  # the register says neither OL nor OB
+
+
+def test_killpower_plan_of_advorder_and_awd() -> None:
+    assert _plan(OL, advorder="01234") == [S, AT, KK, ZZ, (b"US", True)]
+    assert _plan(OB, advorder="43210", sdtype="5") == [S, ZZ, KK, AT, S]  # advorder wins
+    assert _plan(OL, advorder="1", awd="7") == [(b"@007", True)]
+    assert _plan(OL, advorder="1", awd="12") == [(b"@12", True)]  # 2 digits stay 2
+    assert _plan(OL, advorder="N", sdtype="2") == [ZZ]  # N: the simple sdtype instead
+    assert _plan(OL, advorder="n1") == [AT]
+    assert _plan(OL, advorder="") == [AT]
+    assert [m.name for m in killpower_plan(OL, advorder="01234", awd="5")] == [
+        "soft hibernate (S)", "hard hibernate (@5)", "delayed poweroff (K K)",
+        "instant poweroff (Z Z)", "forced on-battery soft hibernate (U, S)"]
+    for bad in ({"sdtype": "6"}, {"sdtype": "x"}, {"advorder": "015"}, {"advorder": "0a"},
+                {"awd": "1234"}, {"awd": "1a"}, {"awd": ""}):
+        with pytest.raises(ValueError):
+            killpower_plan(OL, **bad)
+    assert _plan(OL, awd="123") == [(b"@123", True)]
 
 
 # ---- noise ---------------------------------------------------------------------------

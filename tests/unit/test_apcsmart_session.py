@@ -988,3 +988,162 @@ def test_a_closed_session_fails_new_requests_and_ignores_bytes() -> None:
 
 def test_goodbye_is_r() -> None:
     assert Line().session.goodbye() == b"R"
+
+
+# ---- dual-byte queries, old units, phases and tickets --------------------------------
+
+# The small unit with F and the fourth section of ``a``: 9F D3 (frequency), 9F D4.
+DUAL_CMDSET = b"3.!$%+?=#|.KLQSUWZcfpuF.\x9f:\xd3\xd4"
+DUAL_POLL = {b"Q": b"08", b"L": b"230.0", b"F": b"50.00", b"f": b"100.0",
+             b"\x9f\xd3": b"50.0", b"\x9f\xd4": b"01.3"}
+
+
+def dual_unit() -> tuple[Line, list[Event]]:
+    line = Line()
+    events = line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", DUAL_CMDSET),
+                           (b"\x9f\xd3", b"50.0"), (b"\x9f\xd4", b"01.2"), *PROBES[:-1],
+                           (b"u", b"253"), (b"F", b"50.00"))
+    return line, events
+
+
+def poll_once(line: Line, answers: dict[bytes, bytes]) -> tuple[bytes, list[Event]]:
+    """One whole poll (the next, if none is under way): the bytes sent, the events."""
+    query = line.sent()
+    if not query:
+        line.wait()
+        query = line.sent()
+    sent, events = b"", []
+    while query:
+        sent += query
+        events += line.answer(answers[query] + b"\r\n")
+        query = line.sent()
+    return sent, events
+
+
+def test_dual_byte_queries_are_probed_first_and_rename_f_output_frequency() -> None:
+    _, events = dual_unit()
+    assert values(events) == {
+        "input.frequency": "50.0", "battery.current": "01.2", "input.voltage": "230.0",
+        "ups.id": "UPS_IDEN", "battery.charge": "100.0", "ups.delay.shutdown": "020",
+        "input.transfer.high": "253", "output.frequency": "50.00", "ups.mfr": "APC"}
+    assert events[-1] == Discovered("NA", 6, 6)  # NUT counts the one-byte queries
+
+
+def test_dual_byte_queries_are_polled_last_and_na_drops_one_for_good() -> None:
+    line, _ = dual_unit()
+    sent, events = poll_once(line, DUAL_POLL)
+    assert sent == b"QQLFf\x9f\xd3\x9f\xd4"  # the first Q read twice
+    assert values(events) == {"ups.status": "OL", "input.voltage": "230.0",
+                              "output.frequency": "50.00", "battery.charge": "100.0",
+                              "input.frequency": "50.0", "battery.current": "01.3"}
+    sent, events = poll_once(line, {**DUAL_POLL, b"\x9f\xd3": b"NA"})
+    assert Deleted(("input.frequency",)) in events
+    assert "input.frequency" not in line.session.values
+    assert line.session.values["battery.current"] == "01.3"
+    sent, events = poll_once(line, DUAL_POLL)
+    assert sent == b"QLFf\x9f\xd4"  # 9F D3 is not asked again
+    assert of(Garbled, poll_once(line, {**DUAL_POLL, b"\x9f\xd4": b"x"})[1]) == [
+        Garbled(b"\x9f\xd4", b"x")]
+
+
+def test_without_a_a_unit_answering_no_output_current_is_named_smart_ups() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", b"NA"))
+    line.timed(Replies({b"C": b"032.8", b"L": b"230.0", b"Q": b"08", b"Y": b"SM"}))
+    assert values(line.events)["ups.model"] == "Smart-UPS"
+
+
+def phase(line: Line) -> Phase:
+    return line.session.phase
+
+
+def test_the_phases_a_session_goes_through() -> None:
+    line = Line()
+    assert phase(line) is Phase.CONNECTING
+    line.exchange((b"Y", b"SM"))
+    assert phase(line) is Phase.DISCOVERING
+    line.exchange((b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET), *PROBES, (b"\x1a", CAPS))
+    assert phase(line) is Phase.POLLING
+    line.exchange((b"Q", b"08"), (b"Q", b"08"), (b"L", b"230.0"), (b"f", b"100.0"))
+    assert phase(line) is Phase.IDLE
+    line.session.instcmd("test.battery.start")
+    line.wait(0)
+    assert line.sent() == b"W" and phase(line) is Phase.BUSY
+    line.answer(b"OK\r\n")
+    line.wait()
+    assert line.sent() == b"Q"
+    line.wait()  # Q unanswered
+    assert phase(line) is Phase.KNOCKING
+
+
+def test_every_request_has_its_own_ticket_counting_from_1() -> None:
+    line = ready()
+    tickets = [line.session.instcmd("test.battery.start"),
+               line.session.set_variable("ups.id", "RACK1"),
+               line.session.instcmd("test.battery.stop")]
+    assert tickets == [1, 2, 3]
+    line.wait(0)
+    events = line.answer(b"")
+    assert [e.ticket for e in events if isinstance(e, Finished)] == tickets
+
+
+def test_a_cut_command_refused_by_nut_s_rule_says_so_in_full() -> None:
+    notes = command(ready(), "shutdown.stayoff")[3]
+    assert notes == ("not sent: NUT's rule wants the same request again "
+                     "3 to 15 s later to confirm it",)
+
+
+def test_killpower_on_battery_with_no_known_delay_says_so() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", b"3.!$%+?=#|.KLQSUWZcfu"),
+                  (b"L", b"230.0"), (b"c", b"UPS_IDEN"), (b"f", b"100.0"), (b"u", b"253"))
+    line.exchange((b"Q", b"08"), (b"Q", b"08"), (b"L", b"230.0"), (b"f", b"100.0"))
+    verdict, log, notes = run(line, line.session.killpower,
+                              Replies({b"Q": b"10", b"S": b"OK"}))
+    assert (verdict, b"".join(data for _, data in log)) == (Verdict.SUCCESS, b"QS")
+    assert notes == ("on battery: soft hibernate (S) confirmed; output off after its "
+                     "delay, back on when the mains return",)
+
+
+def test_the_byte_counters_count_from_0() -> None:
+    line = Line()
+    assert (line.session.bytes_sent, line.session.bytes_received) == (1, 0)  # Y
+    line.ask(b"Y", b"SM")
+    assert (line.session.bytes_sent, line.session.bytes_received) == (2, 4)  # Y V, SM CR LF
+
+
+def test_an_alert_before_the_first_q_is_seen_and_serves_nothing() -> None:
+    line = Line()
+    line.ask(b"Y", b"SM")
+    assert line.sent() == b"V"
+    assert line.answer(b"!") == [AlertSeen(Alert.LINE_FAIL)]  # only a Q may bear it out
+
+
+def test_killpower_s_two_digit_hibernate_unanswered_is_reset_with_y() -> None:
+    line = ready(sdtype="5", awd="12")
+    verdict, log, notes = run(line, line.session.killpower,
+                              Replies({b"Q": b"10", b"Y": b"SM"}))
+    assert (verdict, b"".join(data for _, data in log)) == (Verdict.FAILED, b"Q@12Y")
+    assert notes == ("on battery: hard hibernate (@12) refused or unanswered",)
+
+
+def test_a_discovery_probe_is_given_up_after_1_5_s_of_y() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET))
+    assert line.sent() == b"L"
+    line.wait()
+    assert line.now == pytest.approx(3.04) and line.sent() == b"Y"  # L's 3 s
+    assert line.wait() == [Closed("no reply to b'L' during discovery")]
+    assert line.now == pytest.approx(4.54)  # Y's 1.5 s
+
+
+def test_an_unanswered_text_probe_publishes_nothing() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET), PROBES[0])
+    assert line.sent() == b"c"
+    line.wait()
+    line.ask(b"Y", b"SM")
+    events = line.exchange(*PROBES[2:], (b"\x1a", CAPS))
+    assert "ups.id" not in values(events)
+    assert of(Settable, events) == [  # the caps' only: no ups.id string
+        Settable("input.transfer.high", "253", enums=("253", "257", "261", "265"))]

@@ -9,10 +9,12 @@ from nutpy.store import (
     CommandFinished,
     FsdSet,
     InstCmd,
+    Killpower,
     Origin,
     Result,
     SetVar,
     StatusChanged,
+    UpsRemoved,
     VariableChanged,
 )
 
@@ -93,3 +95,59 @@ def test_durations_read_naturally() -> None:
     assert describe_duration(5) == "5 s"
     assert describe_duration(125.4) == "2 min 5 s"
     assert describe_duration(3600) == "1 h 0 min 0 s"
+
+
+def test_killpower_anonymous_clients_parameters_and_the_server() -> None:
+    c = Chronicle()
+    anonymous = Origin(None, "127.0.0.1", "http")
+    entry, = c.feed(CommandFinished("u", 1.0, InstCmd("shutdown.return", "at:5",
+                                                      origin=anonymous), Result.INVALID))
+    assert entry.message == ("Command shutdown.return at:5 by an anonymous client from "
+                             "127.0.0.1: invalid")
+    assert entry.details == {"command": "shutdown.return", "param": "at:5", "user": "",
+                             "address": "127.0.0.1", "result": "INVALID"}
+    kill, = c.feed(CommandFinished("u", 2.0, Killpower(origin=Origin("root", "local",
+                                                                     "control")),
+                                   Result.SUCCESS))
+    assert kill == Entry(2.0, "u", Kind.KILLPOWER, "Killpower by root from local: done",
+                         {"user": "root", "address": "local", "result": "SUCCESS"})
+    unknown, = c.feed(CommandFinished("u", 3.0, Killpower(), Result.UNKNOWN))
+    assert (unknown.message, unknown.details) == (
+        "Killpower: unknown", {"user": "", "address": "", "result": "UNKNOWN"})
+    assert c.server(True, 5.0) == Entry(5.0, None, Kind.SERVER_START, "Server started")
+    assert c.server(False, 6.0) == Entry(6.0, None, Kind.SERVER_STOP, "Server stopped")
+
+
+def test_what_is_no_news() -> None:
+    c = Chronicle()
+    c.feed(StatusChanged("u", 1.0, (), ("OL", "RB", "OVER")))
+    assert c.feed(StatusChanged("u", 2.0, ("OL", "RB", "OVER"), ("OL",))) == []  # cleared
+    assert c.feed(VariableChanged("u", 3.0, "UPS.Test.Result", "NO", "")) == []  # emptied
+    assert kinds(c.feed(VariableChanged("u", 3.0, "UPS.Test.Result", "NO", "OK"))) == [
+        Kind.SELF_TEST]
+    assert c.feed(FsdSet("u", 4.0))[0].message == \
+        "Forced shutdown (FSD): clients are shutting down"
+    gone = c.feed(AvailabilityChanged("u", 5.0, GONE, OK))
+    assert gone == []
+    lost, = c.feed(AvailabilityChanged("u", 6.0, OK, GONE))
+    assert (lost.message, lost.details) == (
+        "Communication with the UPS lost (driver not connected)",
+        {"availability": "DRIVER-NOT-CONNECTED"})
+
+
+def test_a_removed_ups_is_forgotten() -> None:
+    c = Chronicle()
+    c.feed(StatusChanged("u", 1.0, (), ("OB",)))
+    assert c.power("u").transfers == 1
+    assert c.feed(UpsRemoved("U", 2.0)) == []
+    assert c.power("u").transfers == 0 and c.power("u").on_battery_since is None
+    assert kinds(c.feed(StatusChanged("u", 3.0, (), ("OB",)))) == [Kind.POWER_FAILURE]
+
+
+def test_durations_at_the_unit_boundaries() -> None:
+    assert describe_duration(0) == "0 s"
+    assert describe_duration(59.4) == "59 s"
+    assert describe_duration(59.6) == "1 min 0 s"
+    assert describe_duration(3599) == "59 min 59 s"
+    assert describe_duration(3661) == "1 h 1 min 1 s"
+    assert describe_duration(7200) == "2 h 0 min 0 s"

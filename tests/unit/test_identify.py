@@ -20,7 +20,6 @@ from nutpy.protocols.identify import (
     Unreadable,
     probes,
 )
-from nutpy.protocols.identify.microlink import READ_LIMIT
 from nutpy.sim.control import Engine
 from nutpy.sim.microlink import MicrolinkSim
 from nutpy.sim.smart import SmartUps
@@ -42,6 +41,7 @@ class Wire:
         out = self.probe.start(self.now)
         for _ in range(limit):
             if self.probe.finding is not None:
+                assert out == b"", "a probe that has concluded sends nothing more"
                 return self.probe.finding
             self.sent += out
             reply = self.engine.feed(out, self.now) if out and self.engine else b""
@@ -148,8 +148,10 @@ def test_microlink_probe_on_a_unit_without_a_usable_descriptor() -> None:
     page0 = bytes.fromhex("0A10 0203 ED07 0100 0200 4000 F802 FE04".replace(" ", ""))
     assert probe.receive_data(record(0, page0), 0.02) == b"\xfe"  # flags: no descriptor
     assert probe.receive_data(record(1, bytes(16)), 0.04) == b""
-    assert isinstance(probe.finding, Unreadable)
-    assert "descriptor" in probe.finding.reason
+    assert probe.finding == Unreadable("APC Microlink", 9600,
+                                       "no usable descriptor (flags 01, version 2)")
+    assert probe.receive_data(b"\xfd", 0.06) == b"" and probe.handle_timeout(10.0) == b""
+    assert probe.next_deadline() is None
 
 
 def test_microlink_probe_stops_when_the_pages_do_not_all_come() -> None:
@@ -162,9 +164,11 @@ def test_microlink_probe_stops_when_the_pages_do_not_all_come() -> None:
         deadline = probe.next_deadline()
         assert deadline is not None
         now = deadline
-        probe.handle_timeout(now)
-    assert isinstance(probe.finding, Unreadable)
-    assert now == pytest.approx(READ_LIMIT)
+        assert probe.handle_timeout(now) in (b"", b"\xfd", b"\xfe")
+    assert probe.finding == Unreadable("APC Microlink", 9600,
+                                       "page 0 answered, but the pages did not all come in 8 s")
+    assert now == pytest.approx(8.0)
+    assert probe.handle_timeout(now + 1) == b""
 
 
 def test_echo_detection() -> None:
@@ -180,3 +184,60 @@ def test_each_protocol_answers_only_its_own_probe() -> None:
     assert isinstance(first, MicrolinkProbe) and isinstance(second, SmartProbe)
     assert isinstance(Wire(MicrolinkProbe(), smart()).run(), NoUps)
     assert isinstance(Wire(SmartProbe(), MicrolinkSim()).run(), NoUps)
+
+
+def test_a_smart_ups_that_answers_only_y_is_named_for_what_it_left_unanswered() -> None:
+    probe = SmartProbe()
+    assert probe.start(0.0) == b"Y"
+    assert probe.next_deadline() == 1.5
+    assert probe.receive_data(b"SM\r\n", 0.1) == b"\x01"
+    sent = []
+    now = 0.1
+    while probe.finding is None:
+        deadline = probe.next_deadline()
+        assert deadline is not None
+        assert deadline == pytest.approx(now + 1.5)  # every query waits 1.5 s
+        assert probe.handle_timeout(deadline - 0.01) == b""  # not yet
+        now = deadline
+        sent.append(probe.handle_timeout(now))
+    assert sent == [b"n", b"b", b"V", b"R", b""]
+    assert probe.finding == Identity("apcsmart", "APC Smart", 2400, None, None, None,
+                                     unanswered=("model (^A)", "serial number (n)",
+                                                 "firmware (b, V)"))
+    assert probe.next_deadline() is None
+    assert probe.handle_timeout(now + 10) == b"" and probe.receive_data(b"x\r\n", 20) == b""
+
+
+def test_what_a_probe_keeps_of_a_talkative_device_is_bounded_at_256_bytes() -> None:
+    probe = SmartProbe()
+    probe.start(0.0)
+    probe.receive_data(b"x" * 200, 0.1)
+    probe.receive_data(b"y" * 100, 0.2)
+    for now in (1.5, 3.0, 4.5):
+        probe.handle_timeout(now)
+    finding = probe.finding
+    assert isinstance(finding, NoUps)
+    assert finding.heard == b"x" * 200 + b"y" * 56 and finding.sent == b"YYY"
+
+
+def test_an_echo_keeps_the_order_of_what_was_sent() -> None:
+    assert NoUps("x", 1, b"ab", b"ab").echoed
+    assert NoUps("x", 1, b"ab", b"aabb").echoed  # doubled by a loopback, still in order
+    assert not NoUps("x", 1, b"ab", b"ba").echoed
+    assert not NoUps("x", 1, b"", b"").echoed
+
+
+def test_a_microlink_probe_never_lets_the_session_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guard: were the driver's session ever to want a write (its slave password,
+    say) before the pages are read, the probe concludes instead of sending it."""
+    probe = MicrolinkProbe()
+    monkeypatch.setattr(probe._session, "start", lambda now: b"\xcf\x01\x02")
+    assert probe.start(0.0) == b""
+    assert probe.finding == Unreadable(
+        "APC Microlink", 9600, "the session wanted to write before the pages were read")
+
+
+def test_smart_probe_answers_two_lines_in_one_read() -> None:
+    probe = SmartProbe()
+    assert probe.start(0.0) == b"Y"
+    assert probe.receive_data(b"SM\r\nSMART-UPS 1000\r\n", 0.1) == b"\x01n"

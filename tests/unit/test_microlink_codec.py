@@ -85,7 +85,7 @@ def test_assembler_rejects_pages_beyond_count_and_bounds_buffer() -> None:
     asm = FrameAssembler(width=16, count=0x80)
     assert asm.feed(framing.record(0x90, bytes(16))) == []
     asm.feed(bytes(1000))
-    assert len(asm._buf) <= 255
+    assert len(asm._buf) < 19  # at most one partial record of 16 + 3 bytes is held
     asm.clear()
     assert asm.feed(framing.record(0x7F, bytes(16))) == [Record(0x7F, bytes(16))]
 
@@ -181,6 +181,10 @@ def test_authentication_worked_example() -> None:
     assert lay.write(lay.fields["2:4.8.5"], slave) == H("7E0C040000EF2781D8")
     assert auth.master_tail(key, H("0000")) == H("5936")
     assert auth.master_tail(key, H("0101")) == H("5B39")
+    # Only the slave password's two free bytes count: the whole password gives the same tail,
+    # and a longer r still makes a 4-byte password.
+    assert auth.master_tail(key, H("0101EF27")) == H("5B39")
+    assert auth.slave_password(key, H("5A3C0000"), H("000000")) == H("0000EF27")
 
 
 # ---- values -------------------------------------------------------------------------
@@ -250,7 +254,9 @@ def test_setting_frames() -> None:
         H("73040200 08".replace(" ", "")))
     with pytest.raises(KeyError):
         commands.encode_setting(lay, "battery.charge", "50")  # read-only
-    with pytest.raises(ValueError):
+    assert commands.encode_setting(lay, "ups.id", "X" * 16) == framing.frame(
+        H("490010") + b"X" * 16)  # exactly the usage's 16 bytes: no NUL needed
+    with pytest.raises(ValueError, match=r"^longer than 16 characters$"):
         commands.encode_setting(lay, "ups.id", "X" * 17)
     with pytest.raises(ValueError):
         commands.encode_setting(lay, "input.transfer.high", "70000")
@@ -332,3 +338,158 @@ def test_switched_groups_get_their_target_bits() -> None:
     values = variables.decode_values(lay, blob)
     assert values["outlet.group.count"] == "3"
     assert values["outlet.group.2.status"] == "0x0000"
+
+
+# ---- the edges of the codec (docs/testing.md) -----------------------------------
+
+
+def _page0(width: int) -> bytes:
+    return framing.record(0, bytes((0x0A, width)) + bytes(width - 2))
+
+
+def test_assembler_takes_row_widths_of_4_to_64_only() -> None:
+    for width, taken in ((3, False), (4, True), (64, True), (65, False)):
+        asm = FrameAssembler()
+        got = asm.feed(_page0(width))
+        assert (got == [Record(0, bytes((0x0A, width)) + bytes(width - 2))]) is taken, width
+        assert asm.width == (width if taken else None)
+
+
+def test_assembler_drops_echoed_polls_and_waits_for_a_whole_record() -> None:
+    asm = FrameAssembler(width=16, count=0x80)
+    rec = framing.record(0x41, bytes(range(16)))
+    assert asm.feed(b"\xfe\xfe" + rec[:10]) == []
+    assert asm.skipped == 2
+    assert asm.feed(rec[10:]) == [Record(0x41, bytes(range(16)))]
+    assert asm.feed(b"\x00") == [] and asm.feed(b"\x00" * 2) == []
+    asm.clear()
+    assert asm.skipped == 2 + 3  # what was still buffered counts as skipped
+    assert FrameAssembler().feed(b"\x00\x0a") == []  # page 0, its width not yet read
+
+
+def test_descriptor_limits_defaults_and_ignored_tokens() -> None:
+    # F7 is skipped; 30 with FA (max 0x64, min 0x0A); 31 with a default (F9) and a
+    # bitmask (FB) of its 4 bytes (FC 04); an FF at the top level closes nothing.
+    code = H("FF FE04 F7 30FA0064000A 31FC04F900000001FB0000FFFF FF F6".replace(" ", ""))
+    fields = parse_descriptor(bytes(12) + code + bytes(8), 100)
+    assert {p: (f.offset, f.size, f.limits) for p, f in fields.items()} == {
+        "4.30": (100, 2, (10, 100)), "4.31": (102, 4, None)}
+    for truncated in ("FE", "F8", "FD3D", "30FA00"):
+        with pytest.raises(MicrolinkError):
+            parse_descriptor(bytes(12) + H(truncated), 100)
+
+
+def test_a_layout_refuses_a_blob_it_cannot_hold() -> None:
+    hdr = Header.parse(header(16))
+    blob = bytes(initial_blob(16))
+    with pytest.raises(MicrolinkError, match="past the blob"):
+        Layout.from_blob(hdr, blob[:hdr.data_start])
+    with pytest.raises(MicrolinkError, match="past the last page"):
+        Layout.from_blob(hdr, blob[:0x7F * 16])
+    lay = layout()
+    serial = lay.fields["2:4.9.40"]
+    with pytest.raises(ValueError, match="14 bytes, not 2"):
+        lay.write(serial, b"ab")
+    model = lay.fields["2:4.9.44"]  # 32 bytes over two 16-byte pages
+    with pytest.raises(ValueError, match="straddles"):
+        lay.write(model, bytes(32))
+    assert lay.field("3:11") is None  # no such usage
+
+
+# ---- writes at their edges ------------------------------------------------------
+
+
+def _outlet_command_without_groups() -> Layout:
+    """A layout with the outlet command usage (2:4.B5) but no outlet group."""
+    code = H("F802FE04B5FFF6")
+    hdr = H("0A1004000000090001000200")
+    blob = hdr + code + bytes(64 - len(hdr) - len(code))
+    return Layout.from_blob(Header.parse(hdr + code[:4]), blob)
+
+
+def test_errors_name_what_was_refused() -> None:
+    lay = layout()
+    with pytest.raises(ValueError, match=r"'serial' \(one of rj45, usb, local, smartslot1, "
+                                         r"internal1\)"):
+        commands.encode_command(lay, "load.off", "serial")
+    for bad in ("outlet.group.1.load.off", "load.explode"):
+        with pytest.raises(KeyError) as caught:
+            commands.encode_command(lay, bad)
+        assert caught.value.args == (bad,)
+    with pytest.raises(KeyError) as caught:
+        commands.encode_setting(lay, "battery.charge", "50")
+    assert caught.value.args == ("battery.charge",)
+    with pytest.raises(ValueError, match=r"^70000 does not fit in 2 bytes$"):
+        commands.encode_setting(lay, "input.transfer.high", "70000")
+
+
+def test_outlet_commands_need_an_outlet_group_as_well_as_the_usage() -> None:
+    lay = _outlet_command_without_groups()
+    assert lay.field("2:4.B5") is not None
+    assert commands.available_commands(lay) == []
+    with pytest.raises(KeyError) as caught:
+        commands.encode_command(lay, "load.off")
+    assert caught.value.args == ("load.off",)
+    with pytest.raises(KeyError) as caught:
+        commands.encode_command(lay, "test.battery.start")  # no 2:10 usage here
+    assert caught.value.args == ("test.battery.start",)
+
+
+def test_a_command_word_wider_than_its_usage_keeps_its_low_bytes() -> None:
+    # internal1's outlet bit is 1 << 17: a 2-byte usage keeps MOG (0x0100) | off (0x04).
+    assert commands.encode_command(layout(), "outlet.group.0.load.off", "internal1") == \
+        framing.frame(H("7108020104"))
+
+
+def test_a_date_is_unsigned_days_since_2000() -> None:
+    lay = layout()
+    # Day 32768 needs the top bit of the 2-byte usage: unsigned, it fits.
+    assert commands.encode_setting(lay, "battery.date", "2089-09-18") == framing.frame(
+        H("4700028000"))
+    with pytest.raises(ValueError):
+        commands.encode_setting(lay, "battery.date", "1999-12-31")
+
+
+def test_numbers_written_as_c_literals_and_negative_values() -> None:
+    lay = layout()
+    assert commands.encode_setting(lay, "ups.test.interval", "0x02") == framing.frame(
+        H("4A04020002"))
+    # A negative value is written in two's complement, even to an unsigned usage.
+    assert commands.encode_setting(lay, "outlet.group.0.delay.shutdown", "-1") == \
+        framing.frame(H("4C0202FFFF"))
+    # A signed usage holds -32768..32767 only.
+    spec = VarSpec("2:4.1", "input.transfer.delay", Kind.FIXED, signed=True, writable=True)
+    assert commands.encode_value(spec, 2, "-32768") == H("8000")
+    with pytest.raises(ValueError):
+        commands.encode_value(spec, 2, "40000")
+
+
+def test_a_hex_value_is_unsigned() -> None:
+    spec = VarSpec("2:4.9.1B", "ups.productid", Kind.HEX)
+    assert commands.encode_value(spec, 2, "FFFF") == H("FFFF")
+    assert commands.encode_value(spec, 2, "0002") == H("0002")
+
+
+def test_assembler_skips_exactly_the_bytes_that_start_no_record() -> None:
+    page0 = framing.record(0, bytes.fromhex("0A10") + bytes(14))
+    asm = FrameAssembler(width=16, count=0x80)
+    assert asm.feed(b"\xfe" + page0) == [Record(0, page0[1:-2])]  # one echoed poll
+    assert asm.skipped == 1
+    unknown = FrameAssembler()
+    assert unknown.feed(b"\x07" + page0) == [Record(0, page0[1:-2])]  # one stray byte
+    assert unknown.skipped == 1
+    # Width 200 is no width (4 to 64): only that record's first byte is dropped at once.
+    wide = FrameAssembler()
+    assert wide.feed(b"\x00\x00\xc8") == [] and wide.skipped == 1
+
+
+def test_assembler_takes_pages_below_the_count_only() -> None:
+    asm = FrameAssembler(width=16, count=2)
+    assert asm.feed(framing.record(1, bytes(16))) == [Record(1, bytes(16))]
+    assert asm.feed(framing.record(2, bytes(16))) == []
+
+
+def test_the_shortest_frame_is_one_byte_and_its_check_bytes() -> None:
+    assert framing.frame_ok(framing.frame(b"\x41"))
+    assert len(framing.frame(b"\x41")) == 3
+    assert not framing.frame_ok(framing.check_bytes(b""))  # check bytes of nothing: no frame

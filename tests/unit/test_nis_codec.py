@@ -70,7 +70,7 @@ def test_any_bytes_hold_at_most_one_record(chunks: list[bytes]) -> None:
     for chunk in chunks:
         for event in reader.feed(chunk):
             assert isinstance(event, Request | Hangup)
-        assert len(reader._buffer) < 2 + nis.MAX_REQUEST
+        assert len(reader._buffer) < 2 + 256
 
 
 def test_a_line_pads_the_key_to_nine_columns() -> None:
@@ -82,7 +82,7 @@ def test_a_line_pads_the_key_to_nine_columns() -> None:
 def test_a_line_never_holds_a_nul_a_line_end_or_256_bytes() -> None:
     text = nis.line("SERIALNO", "a\0b\nc\r\xe9" + "x" * 400)
     assert text.startswith(b"SERIALNO : a?b?c??xx") and text.endswith(b"x\n")
-    assert len(text) == nis.MAX_LINE and text.count(b"\n") == 1 and b"\0" not in text
+    assert len(text) == 255 and text.count(b"\n") == 1 and b"\0" not in text
 
 
 def test_the_status_header_counts_the_records_and_their_bytes() -> None:
@@ -104,9 +104,22 @@ def test_events_are_one_record_a_line_or_not_available() -> None:
 
 def test_event_lines_are_cut_below_256_bytes() -> None:
     line = nis.event_line("2026-12-01 08:40:01 +0000  ", "y" * 300)
-    assert len(line) == nis.MAX_LINE and line.endswith(b"y\n")
+    assert len(line) == 255 and line.endswith(b"y\n")
 
 
 @pytest.mark.usefixtures("utc")
 def test_dates_are_local_time_with_the_offset_and_two_spaces() -> None:
     assert nis.format_date(1796114401.0) == "2026-12-01 08:40:01 +0000  "
+
+
+def test_why_a_reader_hung_up_is_said_exactly() -> None:
+    assert RequestReader().feed(b"\x00\x00") == [Hangup("a 0 record: no more requests")]
+    assert RequestReader().feed(b"\x01\x01") == [Hangup("a record of 257 bytes (at most 256)")]
+    reader = RequestReader()
+    assert reader.feed(b"\x01\x00" + b"s" * 256) == [Request(Command.INVALID)]  # 256 is read
+
+
+def test_a_record_holds_65535_bytes_and_no_more() -> None:
+    assert nis.record(b"x" * 65535)[:3] == b"\xff\xffx"
+    with pytest.raises(ValueError, match=r"^a record holds at most 65535 bytes, not 65536$"):
+        nis.record(b"x" * 65536)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nutpy.frontends.nis.events import KEEP, event_lines
+from nutpy.frontends.nis.events import event_lines
 from nutpy.history.chronicle import Chronicle, Entry, Kind, PowerStats
 from nutpy.store import Availability
 
@@ -70,7 +70,16 @@ def test_an_outage_whose_start_is_older_than_the_entries_at_hand() -> None:
      "UPS Self Test completed: Battery OK"),
     (Entry(T, "su", Kind.SELF_TEST, "x", {"result": "BT"}),
      "UPS Self Test completed: Test failed -- insufficient battery capacity"),
+    (Entry(T, "su", Kind.SELF_TEST, "x", {"result": "NG"}),
+     "UPS Self Test completed: Test failed -- battery overloaded"),
+    (Entry(T, "su", Kind.SELF_TEST, "x", {"result": "NO"}),
+     "UPS Self Test completed: No test results available"),
+    (Entry(T, "su", Kind.SELF_TEST, "x", {"result": "Passed"}),
+     "UPS Self Test completed: No test results available"),
+    (Entry(T, "su", Kind.SELF_TEST, "x"), "UPS Self Test completed: No test results available"),
     (Entry(T, None, Kind.SERVER_STOP, "Server stopped"), "nutpy shutdown succeeded"),
+    (Entry(T, "su", Kind.OVERLOAD, "Overload: the UPS output is overloaded."),
+     "Overload: the UPS output is overloaded."),  # already a sentence: no second dot
     (Entry(T, "su", Kind.COMMAND, "Command beeper.off by admin from ::1: done"),
      "Command beeper.off by admin from ::1: done."),
 ])
@@ -82,7 +91,7 @@ def test_the_last_fifty_lines_oldest_first() -> None:
     entries = [Entry(T + i, "su", Kind.COMM_LOST if i % 2 else Kind.COMM_RESTORED, "x")
                for i in range(80)]
     lines = messages(entries, PowerStats(), T + 100)
-    assert len(lines) == KEEP
+    assert len(lines) == 50  # apcupsd sends the last 50 lines of its events file
     assert lines[0].startswith("2026-12-01 08:40:31") and lines[-1].startswith(
         "2026-12-01 08:41:20")
 
@@ -91,3 +100,22 @@ def test_a_long_message_fits_one_record() -> None:
     entry = Entry(T, "su", Kind.COMMAND, "Command " + "x" * 400)
     (line,) = event_lines([entry], PowerStats(), T, "0.1.0")
     assert len(line) == 255 and line.endswith(b"x\n")
+
+
+def test_on_batteries_from_exactly_six_seconds() -> None:
+    for seconds, confirmed in ((6.0, True), (5.9, False)):
+        entries, power = outage(seconds, T + 30)
+        texts = [m[27:] for m in messages(entries, power, T + 30)][1:]
+        assert ("Running on UPS batteries.\n" in texts) is confirmed, seconds
+        assert ("Mains returned. No longer on UPS batteries.\n" in texts) is confirmed
+    entries, power = outage(1000, T + 6)
+    assert messages(entries, power, T + 6)[-1][27:] == "Running on UPS batteries.\n"
+    assert messages(entries, power, T + 5.9)[-1][27:] == "Power failure.\n"
+
+
+def test_lines_of_one_moment_keep_their_order() -> None:
+    entries = [Entry(T, "su", Kind.COMM_RESTORED, "x"), Entry(T, "su", Kind.COMM_LOST, "x"),
+               Entry(T - 1, "su", Kind.FSD, "x")]
+    assert [m[27:] for m in messages(entries, PowerStats(), T)] == [
+        "Remote shutdown requested.\n", "Communications with UPS restored.\n",
+        "Communications with UPS lost.\n"]

@@ -141,6 +141,10 @@ def test_fields_appear_only_when_the_ups_has_the_value() -> None:
     ("input.sensitivity", "L", "SENSE", "Low"),
     ("input.sensitivity", "A", "SENSE", "Auto Adjust"),
     ("input.sensitivity", "Z", "SENSE", "Unknown"),
+    ("input.sensitivity", "High", "SENSE", "High"),  # apcupsd reads the first letter
+    ("battery.alarm.threshold", "T0", "ALARMDEL", "30 Seconds"),
+    ("ups.test.result", "OKAY", "SELFTEST", "OK"),  # the first two letters
+    ("ups.temperature", "-5.5", "ITEMP", "-5.5 C"),  # atof keeps the sign
     ("battery.alarm.threshold", "T", "ALARMDEL", "30 Seconds"),
     ("battery.alarm.threshold", "N", "ALARMDEL", "No alarm"),
     ("battery.alarm.threshold", "L", "ALARMDEL", "Low Battery"),
@@ -181,3 +185,73 @@ def test_a_value_that_is_not_a_number_is_left_out() -> None:
 ])
 def test_last_transfer_causes(reason: str | None, cause: str | None) -> None:
     assert transfer_cause(reason) == cause
+
+
+def _statflag(values: dict[str, str], power: PowerStats, flags: tuple[str, ...] = ("OB",),
+              fresh: bool = True) -> int:
+    ours = fields(status_lines(reading(values, flags, fresh=fresh, power=power), DAEMON, NOW))
+    return int(ours["STATFLAG"], 16)
+
+
+def test_statflag_thresholds_on_battery_at_their_boundaries() -> None:
+    # apcupsd's own bits (include/defines.h): ONBATT_MSG 0x20000 once on battery for
+    # ONBATTDELAY (6 s), FASTPOLL 0x40000, SHUT_LOAD 0x80000 at or below BATTERYLEVEL,
+    # SHUT_LTIME 0x200000 at or below MINUTES; PLUGGED 0x1000000, BATTPRESENT 0x4000000.
+    base = {"battery.charge.low": "20", "battery.runtime.low": "300"}
+    just = PowerStats(transfers=1, on_battery_since=NOW - 6, last_to_battery=NOW - 6)
+    early = PowerStats(transfers=1, on_battery_since=NOW - 5.9, last_to_battery=NOW - 5.9)
+    ok = {**base, "battery.charge": "20.1", "battery.runtime": "360"}
+    assert _statflag(ok, early) == 0x05040010
+    assert _statflag(ok, just) == 0x05060010
+    at_low = {**base, "battery.charge": "20", "battery.runtime": "300"}
+    assert _statflag(at_low, just) == 0x052E0010
+    assert _statflag(at_low, early) == 0x05040010  # not yet told: no shutdown bits
+    runtime_only = {**base, "battery.charge": "50", "battery.runtime": "300"}
+    assert _statflag(runtime_only, just) == 0x05260010  # 5.0 min <= MINUTES 5
+    just_above = {**base, "battery.charge": "50", "battery.runtime": "301"}
+    assert _statflag(just_above, just) == 0x05060010
+    assert _statflag({"battery.charge": "0", "battery.runtime": "0"}, just) == 0x052E0010
+    assert _statflag({}, just) == 0x05060010  # nothing to compare: no shutdown bits
+    # With no thresholds published, they are 0: half a percent, half a minute is above.
+    assert _statflag({"battery.charge": "0.5", "battery.runtime": "3600"}, just) == 0x05060010
+    assert _statflag({"battery.charge": "50", "battery.runtime": "30"}, just) == 0x05060010
+    assert _statflag({}, PowerStats(), flags=("OL",)) == 0x05000008
+    assert _statflag({}, PowerStats(), flags=("OL", "FSD"), fresh=False) == 0x05000308
+
+
+def test_the_counters_and_dates_of_a_ups_that_never_left_the_mains(utc: None) -> None:
+    ours = fields(status_lines(Reading("su", {"driver.name": "apcmicrolink"}, ("OL",), True,
+                                       None, PowerStats(cumulative=59.9)), DAEMON, NOW))
+    assert ours["DATE"] == ours["END APC"] == "2026-12-01 08:40:01 +0000  "  # never polled
+    assert ours["CABLE"] == "Custom Cable Smart" and ours["DRIVER"] == "nutpy apcmicrolink"
+    assert "XONBATT" not in ours and ours["XOFFBATT"] == "N/A"
+    assert ours["TONBATT"] == "0 Seconds" and ours["CUMONBATT"] == "59 Seconds"
+    assert ours["MAXTIME"] == "0 Seconds" and ours["MINTIMEL"] == "0 Minutes"
+    assert ours["UPSMODE"] == "" and ours["SHARE"] == ""
+    other = fields(status_lines(Reading("su", {"driver.name": "dummy-ups"}, ("OL",), True,
+                                        None, PowerStats()), DAEMON, NOW))
+    assert "CABLE" not in other and other["DRIVER"] == "nutpy dummy-ups"
+
+
+def test_thresholds_and_registers_as_apcupsd_prints_them() -> None:
+    ours = fields(status_lines(reading({"battery.charge.low": "10.9",
+                                        "battery.runtime.low": "179",
+                                        "experimental.register.1": "zz",
+                                        "ups.test.interval": "1209600",
+                                        "battery.runtime": "90"}), DAEMON, NOW))
+    assert ours["MBATTCHG"] == "10 Percent" and ours["MINTIMEL"] == "2 Minutes"
+    assert ours["DLOWBATT"] == "2 Minutes" and ours["TIMELEFT"] == "1.5 Minutes"
+    assert "REG1" not in ours  # not hex: no line
+    assert ours["STESTI"] == "336"
+
+
+def test_register_2_without_bit_5_has_a_battery() -> None:
+    ours = fields(status_lines(reading({**dump(), "experimental.register.2": "DF"}),
+                               DAEMON, NOW))
+    assert ours["STATUS"] == "ONLINE " and ours["STATFLAG"] == "0x05000008"
+
+
+def test_a_last_transfer_to_battery_without_a_counted_transfer_has_no_date() -> None:
+    power = PowerStats(transfers=0, last_to_battery=NOW - 10)
+    ours = fields(status_lines(reading(power=power), DAEMON, NOW))
+    assert "XONBATT" not in ours

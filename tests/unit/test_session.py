@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -9,8 +10,11 @@ import trio
 
 from nutpy.config import UpsdConf, parse_upsd_users
 from nutpy.config.descriptions import Descriptions, parse_cmdvartab
+from nutpy.frontends.nut.conversation import Conversation, loggable
 from nutpy.frontends.nut.session import ServerContext, Session
+from nutpy.frontends.nut.state import ClientState
 from nutpy.frontends.nut.tracking import Tracking
+from nutpy.protocols.nut import Err, ProtocolError, err_line
 from nutpy.store import InstCmd, Request, Result, SetVar, Store
 from tests.support.clocks import Clock
 
@@ -286,3 +290,239 @@ def test_passwords_are_compared_in_constant_time(ctx: ServerContext,
         assert say(s, f"USERNAME {user}", f"PASSWORD {password}", "FSD main") == \
             "OK\nOK\n" + reply
     assert compared == [(b"pw", b"pw"), (b"pw", b"pX"), (b"", b"pw")]
+
+
+# ---- what mutation testing found unpinned (docs/testing.md) -----------------
+
+async def test_a_range_admits_both_ends_and_nothing_past_them(ctx: ServerContext) -> None:
+    s, receive = admin_with_driver(ctx)
+    ups = ctx.store.get("main")
+    assert ups is not None
+    ups.set_ranges("battery.charge.low", [(5, 50), (70, 80)])
+    replies = {value: say(s, f"SET VAR main battery.charge.low {value}")
+               for value in ("4", "5", "50", "51", "69", "70", "80", "81", "+7", "-5")}
+    assert replies == {"4": "ERR INVALID-VALUE\n", "5": "OK\n", "50": "OK\n",
+                       "51": "ERR INVALID-VALUE\n", "69": "ERR INVALID-VALUE\n",
+                       "70": "OK\n", "80": "OK\n", "81": "ERR INVALID-VALUE\n",
+                       "+7": "OK\n", "-5": "ERR INVALID-VALUE\n"}
+    sent = [receive.receive_nowait() for _ in range(5)]
+    assert [r.value for r in sent if isinstance(r, SetVar)] == ["5", "50", "70", "80", "+7"]
+
+
+async def test_a_string_fits_up_to_its_length(ctx: ServerContext) -> None:
+    s, _ = admin_with_driver(ctx)
+    assert say(s, "SET VAR main ups.id abcd", "SET VAR main ups.id abcde") == \
+        "OK\nERR TOO-LONG\n"
+    ups = ctx.store.get("main")
+    assert ups is not None
+    ups.set("ups.id", "id", aux=0)  # a string nothing fits in: upsd's SET-FAILED
+    assert say(s, "SET VAR main ups.id a") == "ERR SET-FAILED\n"
+
+
+def test_primary_and_master_name_an_unknown_ups_before_checking_rights(
+        ctx: ServerContext) -> None:
+    for user, password in (("mon", "mp"), ("sec", "sp")):
+        s = Session(ctx, "x")
+        assert say(s, f"USERNAME {user}", f"PASSWORD {password}", "PRIMARY nosuch",
+                   "MASTER nosuch", "FSD nosuch", "LOGIN nosuch") == \
+            "OK\nOK\n" + "ERR UNKNOWN-UPS\n" * 4
+    s = Session(ctx, "x")
+    assert say(s, "USERNAME mon", "PASSWORD mp", "PRIMARY main x", "MASTER") == \
+        "OK\nOK\n" + "ERR INVALID-ARGUMENT\n" * 2
+
+
+def test_help_ver_and_netver_answer_as_upsd(ctx: ServerContext) -> None:
+    # The HELP text of NUT 2.8.3 and later (spec: nut-network-protocol.md, replies table).
+    s = Session(ctx, "x")
+    assert say(s, "HELP") == ("Commands: HELP VER PROTVER GET LIST SET INSTCMD LOGIN LOGOUT "
+                              "USERNAME PASSWORD STARTTLS\n")
+    assert say(s, "help", "NETVER", "protver") == \
+        say(s, "HELP") + "1.3\n1.3\n"
+    assert re.fullmatch(r"Network UPS Tools upsd 2\.8\.5-nutpy\S+ - "
+                        r"https://www\.networkupstools\.org/\n", say(s, "VER"))
+
+
+def test_a_backslash_in_a_value_is_escaped(ctx: ServerContext) -> None:
+    ups = ctx.store.get("main")
+    assert ups is not None
+    ups.set("driver.path", "C:\\ups\\\"x\"#")
+    assert say(Session(ctx, "x"), "GET VAR main driver.path") == \
+        'VAR main driver.path "C:\\\\ups\\\\\\"x\\"\\#"\n'
+
+
+def test_words_before_a_parse_error_are_not_glued_onto_the_next_request(
+        ctx: ServerContext) -> None:
+    talk = Conversation(Session(ctx, "x"))
+    # upsd drops the rest of the read that held the error (VER here) ...
+    assert list(talk.receive(b'GET VAR "main#x" ups.status\nVER\n')) == []
+    assert talk.requests == 0
+    # ... and the next read starts a fresh request: "HELP", not "GET VAR main HELP".
+    assert list(talk.receive(b"HELP\n")) == [say(Session(ctx, "y"), "HELP")]
+    assert talk.requests == 1
+
+
+def test_replies_are_held_up_to_64_kib_then_sent_before_more_is_handled(
+        ctx: ServerContext) -> None:
+    talk = Conversation(Session(ctx, "x"))
+    reply = say(Session(ctx, "y"), "GET VAR main battery.charge")
+    count = 65536 // len(reply) + 2  # one more than fits in a 64 KiB batch, and one after
+    batches = talk.receive(b"GET VAR main battery.charge\n" * count)
+    first = next(batches)
+    assert len(first) == (65536 // len(reply) + 1) * len(reply)  # the reply that reaches 64 KiB
+    assert len(first) - len(reply) < 65536 <= len(first)
+    assert list(batches) == [reply]
+    assert talk.requests == count
+
+
+def test_logout_and_starttls_stop_the_handling_of_a_read(ctx: ServerContext) -> None:
+    talk = Conversation(Session(ctx, "x"))
+    assert list(talk.receive(b"VER\nLOGOUT\nVER\n")) == \
+        [say(Session(ctx, "y"), "VER") + "OK Goodbye\n"]
+    ctx.tls_available = True
+    talk = Conversation(Session(ctx, "x"))
+    assert list(talk.receive(b"STARTTLS\nVER\n")) == ["OK STARTTLS\n"]
+    assert list(talk.receive(b"GET VAR ma")) == []  # a partial line read in the clear ...
+    assert talk.tokenizer.pending
+    talk.tls_started()  # ... is no request under TLS
+    assert not talk.tokenizer.pending
+    assert list(talk.receive(b"NETVER\n")) == ["1.3\n"]
+
+
+def test_a_password_never_reaches_the_log() -> None:
+    assert loggable(["PASSWORD", "s3cret"]) == "PASSWORD ****"
+    assert loggable(["password", "a", "b"]) == "password **** ****"
+    assert loggable(["USERNAME", "bob"]) == "USERNAME bob"
+    assert loggable([]) == ""
+
+
+def test_list_ups_names_each_ups_with_its_description(ctx: ServerContext) -> None:
+    assert say(Session(ctx, "x"), "LIST UPS") == (
+        'BEGIN LIST UPS\nUPS Main "Rack \\"A\\" \\#1"\n'
+        'UPS nodriver "Description unavailable"\nEND LIST UPS\n')
+
+
+def test_every_error_code_is_upsds() -> None:
+    # The codes upsd sends (spec: nut-network-protocol.md §2), one for each Err.
+    codes = {"ACCESS-DENIED", "UNKNOWN-UPS", "VAR-NOT-SUPPORTED", "CMD-NOT-SUPPORTED",
+             "INVALID-ARGUMENT", "INSTCMD-FAILED", "SET-FAILED", "READONLY", "TOO-LONG",
+             "INVALID-VALUE", "FEATURE-NOT-SUPPORTED", "FEATURE-NOT-CONFIGURED",
+             "ALREADY-SSL-MODE", "DRIVER-NOT-CONNECTED", "DATA-STALE", "ALREADY-LOGGED-IN",
+             "ALREADY-SET-USERNAME", "ALREADY-SET-PASSWORD", "USERNAME-REQUIRED",
+             "PASSWORD-REQUIRED", "UNKNOWN-COMMAND"}
+    assert {code.value for code in Err} == codes
+    for code in Err:
+        assert err_line(code) == f"ERR {code.value}\n"
+        error = ProtocolError(code)
+        assert error.code is code and str(error) == code.value
+
+
+def test_either_primary_or_master_grants_both_verbs(ctx: ServerContext) -> None:
+    # upsd's net_primary accepts a user with the PRIMARY or the MASTER action.
+    users, _ = parse_upsd_users(b"[p]\n password = p\n actions = PRIMARY\n"
+                                b"[m]\n password = m\n actions = MASTER\n"
+                                b"[f]\n password = f\n actions = FSD\n", "upsd.users")
+    ctx.users = users
+    for user in ("p", "m"):
+        assert say(Session(ctx, "x"), f"USERNAME {user}", f"PASSWORD {user}", "PRIMARY main",
+                   "MASTER main") == "OK\nOK\nOK PRIMARY-GRANTED\nOK MASTER-GRANTED\n"
+    assert say(Session(ctx, "x"), "USERNAME f", "PASSWORD f", "PRIMARY main",
+               "MASTER main") == "OK\nOK\n" + "ERR ACCESS-DENIED\n" * 2
+
+
+def test_lists_are_sorted_as_upsd_sorts_them_and_exact(ctx: ServerContext) -> None:
+    ups = ctx.store.get("main")
+    assert ups is not None
+    ups.add_command("Zeta.cmd")
+    ups.add_command("alpha.cmd")
+    ups.set("x_y", "1")
+    ups.set("xay", "2")
+    s = Session(ctx, "x")
+    assert say(s, "LIST CMD main") == (
+        "BEGIN LIST CMD main\nCMD main alpha.cmd\nCMD main Beeper.enable\n"
+        "CMD main test.battery.start\nCMD main Zeta.cmd\nEND LIST CMD main\n")
+    names = [line.split()[2] for line in say(s, "LIST VAR main").splitlines()[1:-1]]
+    assert names.index("x_y") < names.index("xay")  # strcasecmp: '_' sorts before 'a'
+    assert say(s, "LIST RW main") == (
+        'BEGIN LIST RW main\nRW main battery.charge.low "10"\n'
+        'RW main input.sensitivity "H"\nRW main ups.id "id"\n'
+        'RW main ups.status "OL"\nEND LIST RW main\n')
+
+
+def test_get_answers_for_the_server_and_upsdesc_without_a_description(
+        ctx: ServerContext) -> None:
+    s = Session(ctx, "x")
+    info = say(s, "GET VAR anything SERVER.INFO")  # upsd's get_var_server: its own spelling
+    assert re.fullmatch(r'VAR anything server\.info "Network UPS Tools upsd '
+                        r'2\.8\.5-nutpy\S+ - https://www\.networkupstools\.org/"\n', info)
+    assert say(s, "GET UPSDESC nodriver") == 'UPSDESC nodriver "Unavailable"\n'
+    assert say(s, "GET FOO main x", "GET VAR main") == "ERR INVALID-ARGUMENT\n" * 2
+
+
+def test_set_tracking_off_and_unknown_set_subcommands(ctx: ServerContext) -> None:
+    s = Session(ctx, "x")
+    say(s, "USERNAME a", "PASSWORD b")
+    assert say(s, "SET TRACKING ON", "SET TRACKING off", "GET TRACKING") == "OK\nOK\nOFF\n"
+    assert say(s, "SET FOO bar", "SET TRACKING") == "ERR INVALID-ARGUMENT\n" * 2
+
+
+def test_a_session_leaves_the_shared_state_when_it_closes(ctx: ServerContext) -> None:
+    ups = ctx.store.get("main")
+    assert ups is not None
+    s = Session(ctx, "10.0.0.9")
+    assert ctx.sessions[s.id] is s
+    say(s, "USERNAME mon", "PASSWORD mp", "LOGIN main")
+    assert ups.logins == {s.id: "10.0.0.9"}
+    s.close()
+    s.close()  # the listener may close twice: nothing left to undo
+    assert s.id not in ctx.sessions and ups.logins == {} and s.login_ups is None
+
+
+def test_kick_disconnects_only_the_clients_of_that_ups(ctx: ServerContext) -> None:
+    main, other = ctx.store.get("main"), ctx.store.get("nodriver")
+    assert main is not None and other is not None
+    kicked: list[str] = []
+    on_main, without_kill, elsewhere = (Session(ctx, a) for a in ("a", "b", "c"))
+    on_main.login_ups = without_kill.login_ups = main
+    elsewhere.login_ups = other
+    on_main.kill = lambda: kicked.append("a")
+    elsewhere.kill = lambda: kicked.append("c")
+    Session(ctx, "d").kill = lambda: kicked.append("d")  # logged in nowhere
+    ctx.kick(main)
+    assert kicked == ["a"]
+
+
+def test_a_user_is_known_only_with_both_name_and_password(ctx: ServerContext) -> None:
+    state = ClientState(ctx, "x")
+    state.username = "admin"
+    assert state.authenticated_user() is None
+    state.username, state.password = None, "pw"
+    assert state.authenticated_user() is None
+    state.username = "admin"
+    user = state.authenticated_user()
+    assert user is not None and user.may("SET")
+
+
+def test_the_log_says_who_sent_what_and_never_a_password(
+        ctx: ServerContext, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="nutpy.server")
+    talk = Conversation(Session(ctx, "10.1.2.3"))
+    assert len(list(talk.receive(b"USERNAME bob\nPASSWORD s3cret\n"))) == 1
+    list(talk.receive(b'GET VAR "a#b"\n'))
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (logging.DEBUG, "client 10.1.2.3: USERNAME bob"),
+        (logging.DEBUG, "client 10.1.2.3: PASSWORD ****"),
+        (logging.INFO, "client 10.1.2.3: parse error: "
+                       "Unbalanced word due to unescaped # in quotes")]
+
+
+def test_batches_are_cut_exactly_when_64_kib_are_held(ctx: ServerContext) -> None:
+    ups = ctx.store.get("main")
+    assert ups is not None
+    ups.set("p64", "x" * 48)  # 'VAR main p64 "x...x"\n': 64 bytes
+    ups.set("p63", "x" * 47)  # 63 bytes
+    sixty_four, sixty_three = b"GET VAR main p64\n", b"GET VAR main p63\n"
+    talk = Conversation(Session(ctx, "x"))
+    almost = sixty_three + sixty_four * 1023  # 65535 bytes of replies: not yet 64 KiB
+    data = almost + sixty_four + sixty_four * 1024 + almost + sixty_four
+    sizes = [len(batch) for batch in talk.receive(data)]
+    assert sizes == [65535 + 64, 65536, 65535 + 64]

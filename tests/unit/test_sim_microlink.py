@@ -217,8 +217,13 @@ def test_keepalive_poll_interval_is_bounded() -> None:
 def test_idle_host_loses_and_regains_the_session() -> None:
     link = connect()
     link.now += 1.0  # the host stalls
+    start = len(link.events)
     link.run_until(SessionLost)
+    # Page 0 while monitoring: the UPS started over; the sweep and the password follow.
+    assert link.events[start:] == [SessionLost("the UPS restarted the session")]
+    assert link.session.state is State.SETUP and not link.session.authenticated
     link.run_until(Authenticated)
+    assert link.events[start:] == [SessionLost("the UPS restarted the session"), Authenticated()]
     assert link.values()["ups.serial"] == "AS2101123456"
 
 
@@ -532,3 +537,62 @@ def test_zero_bytes_turned_to_ff_by_noise_never_yield_a_false_flag(seed: int) ->
                                            "experimental.device.status")} == {
             "ups.status": "OL", "ups.alarm": None, "experimental.device.status": "OL"}
     assert link.session.state is State.MONITOR
+
+
+def test_descriptor_pages_while_monitoring_restart_the_sweep_and_the_password() -> None:
+    """A UPS that sends a descriptor page to a poll is sweeping again: the session
+    follows it (SETUP), and will not authenticate with the master password it
+    had until that page has come again (the UPS may have changed it)."""
+    link = connect()
+    session, now = link.session, link.now
+    header, layout = session.header, session.layout
+    assert header is not None and layout is not None and header.data_page > 1
+    width, blob = header.width, session.blob()
+    master = layout.field(auth.MASTER_PASSWORD)
+    assert master is not None
+    master_page = layout.locate(master)[0]
+    last = header.count - 1
+    assert header.data_page <= master_page < last
+
+    def page(number: int) -> bytes:
+        return framing.record(number, blob[number * width:(number + 1) * width])
+
+    assert session.data_to_send(now) == b"\xfe"  # a poll ...
+    assert session.receive_data(page(1), now) == [  # ... answered with descriptor page 1
+        SessionLost("the UPS is sending descriptor pages")]
+    assert session.state is State.SETUP and not session.authenticated
+    for number in range(2, last + 1):
+        assert session.data_to_send(now) == b"\xfe", number
+        if number == master_page:  # lost on the line
+            now += session.reply_timeout
+            assert session.handle_timeout(now) == []
+        else:
+            assert session.receive_data(page(number), now) == []
+    assert session.state is State.SETUP
+    assert session.data_to_send(now) == b"\xfd"  # sweep again, no password written yet
+
+
+def test_monitoring_polls_wait_the_poll_interval_after_each_page() -> None:
+    link = connect(poll=0.3)
+    assert link.session.next_deadline() == pytest.approx(link.now + 0.3)  # after the echo
+    assert link.session.data_to_send(link.now) == b""  # not yet
+    link.step()  # wait out the interval
+    link.step()  # FE, and the next page arrives
+    assert link.session.state is State.MONITOR
+    assert link.session.next_deadline() == pytest.approx(link.now + 0.3)
+
+
+def test_a_refused_password_goes_back_to_the_setup_sweep() -> None:
+    sim = MicrolinkSim()
+    sim._key = lambda: (1, 2)  # type: ignore[method-assign]  # a UPS we cannot please
+    link = Link(sim, Session())
+    link.run_until(AuthFailed, limit=20)
+    assert link.session.state is State.SETUP
+
+
+def test_commands_before_the_descriptor_say_why_they_cannot_be_sent() -> None:
+    session = Session()
+    with pytest.raises(KeyError, match="the descriptor has not been read yet"):
+        session.command("load.off")
+    with pytest.raises(KeyError, match="the descriptor has not been read yet"):
+        session.set_variable("ups.id", "X")

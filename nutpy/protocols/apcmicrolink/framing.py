@@ -19,7 +19,6 @@ NAK = 0xFD  # "reset" in set-up, "repeat the last record" when monitoring
 
 _MIN_WIDTH = 4
 _MAX_WIDTH = 64
-_KEEP = 255  # bytes of unparsed input kept on overflow (as NUT)
 
 
 class MicrolinkError(Exception):
@@ -118,8 +117,6 @@ class FrameAssembler:
                     self.width = width
             else:
                 self._drop(1)
-        if len(buf) > _KEEP:
-            self._drop(len(buf) - _KEEP)
         return out
 
     def _drop(self, n: int) -> None:

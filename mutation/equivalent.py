@@ -1,0 +1,162 @@
+"""Surviving mutants that no test can kill, because they change nothing observable.
+
+Each entry is a mutant's name (``mutmut show NAME`` shows its change) and
+why the mutated code behaves as the original does.  ``make mutate`` counts
+them apart and names an entry that is no longer a survivor (the code moved).
+"""
+
+from __future__ import annotations
+
+_TOK = "nutpy.protocols.tokenizer.xǁTokenizerǁ"
+
+_STATE = "nutpy.frontends.nut.state.xǁClientStateǁ"
+_CONV = "nutpy.frontends.nut.conversation.xǁConversationǁ"
+_HANDLERS = "nutpy.frontends.nut.handlers."
+_FLAG = ("starts as None, not False: it is only ever read for its truth (if s.tls, "
+         "'ON' if s.tracking ...)")
+_ACTION = ("the action's name in lower case: User.may upper-cases it, as upsd compares "
+           "action names without regard to case")
+_POPITEM = "popitem(last=None) for last=False: popitem reads it for its truth"
+_CODEC_CASE = "the codec name in upper case: Python's codec names are case-insensitive"
+_BIG = ("to_bytes/from_bytes without 'big': big-endian is their default since Python "
+        "3.11, which nutpy requires")
+_SET_BY_START = "set by start() before anything reads it (a probe's contract: start first)"
+_SPLIT = "nutpy.protocols.apcsmart.framing.xǁSplitterǁ"
+_SVARS = "nutpy.protocols.apcsmart.variables."
+_MLCMD = "nutpy.protocols.apcmicrolink.commands."
+_NIS = "nutpy.protocols.nis."
+_SPROBE = "nutpy.protocols.identify.smart.xǁSmartProbeǁ"
+_MLPROBE = "nutpy.protocols.identify.microlink.xǁMicrolinkProbeǁ"
+_FINDINGS = "nutpy.protocols.identify.findings.xǁProbeǁ"
+_SSESS = "nutpy.protocols.apcsmart.session.xǁSessionǁ"
+_ONE_BYTE = ("every probe sends one byte at a time, so a send never crosses the 256-byte "
+             "bound and the bound holds as written")
+
+EQUIVALENT: dict[str, str] = {
+    # ---- tokenizer -------------------------------------------------------------
+    f"{_TOK}__init____mutmut_8": "_quote_lineno starts as None, not 0: it is only read "
+        "while a quote is open, and opening one sets it",
+    f"{_TOK}__init____mutmut_9": "_quote_lineno starts as 1, not 0: as above",
+    f"{_TOK}feed__mutmut_18": "after a parse error in a file the partial word becomes "
+        "None, not []: the COMMENT state that follows never touches it, and the LF "
+        "that ends it resets it",
+    f"{_TOK}_plain_lines__mutmut_1": "start = None, not 0: str.find and slicing read "
+        "None as the start, and 'if start' is false for both",
+    f"{_TOK}_plain_lines__mutmut_7": "rfind for find: a chunk of several lines then "
+        "ends at the last LF, holds an LF, is not a plain line, and the state machine "
+        "(which gives the same events) takes it",
+    f"{_TOK}_plain_lines__mutmut_9": "'> 0' for '>= 0': a chunk starting with an empty "
+        "line goes to the state machine, which gives the same events",
+    f"{_TOK}_plain_lines__mutmut_10": "'>= 1' for '>= 0': as above",
+    f"{_TOK}_plain_lines__mutmut_18": "decode('ASCII') for decode('ascii'): codec names "
+        "are case-insensitive",
+    f"{_TOK}_plain_lines__mutmut_31": "'if start or True': data[0:] is data",
+    f"{_TOK}_step__mutmut_9": "the state after '#' in quotes becomes None, not "
+        "WORD_START: feed() sets COMMENT (files) or resets the line (requests) "
+        "right after the error, before another byte is read",
+
+    # ---- NUT front end ---------------------------------------------------------
+    f"{_STATE}__init____mutmut_7": f"tracking {_FLAG}",
+    f"{_STATE}__init____mutmut_9": f"tls {_FLAG}",
+    f"{_STATE}__init____mutmut_11": f"start_tls {_FLAG}",
+    f"{_STATE}__init____mutmut_13": f"closing {_FLAG}",
+    f"{_CONV}__init____mutmut_3": "requests starts as None, not 0: receive() sets it to "
+        "0 before anything reads it (the listener reads it after each receive)",
+    f"{_CONV}__init____mutmut_4": "requests starts as 1, not 0: as above",
+    f"{_CONV}receive__mutmut_21": "break for continue after a parse error: with "
+        "stop_on_error the tokenizer returns at the error, so it is the last event",
+    f"{_HANDLERS}x__list_ups__mutmut_7": "listing('UPS', None): the subject is read for "
+        "its truth only, and None is as false as ''",
+    f"{_HANDLERS}x__primary__mutmut_13": _ACTION,
+    f"{_HANDLERS}x__primary__mutmut_15": _ACTION,
+    f"{_HANDLERS}x__set_var__mutmut_14": _ACTION,
+    f"{_HANDLERS}x_fsd__mutmut_11": _ACTION,
+    f"{_HANDLERS}x_login__mutmut_13": _ACTION,
+    "nutpy.frontends.nut.tracking.xǁTrackingǁadd__mutmut_3": _POPITEM,
+    "nutpy.frontends.nut.tracking.xǁTrackingǁpurge__mutmut_7": _POPITEM,
+    # ---- APC Smart codec --------------------------------------------------------
+    "nutpy.protocols.apcsmart.capabilities.x_legacy_lookup__mutmut_7": "encode('ASCII') "
+        "for encode('ascii'): codec names are case-insensitive",
+    "nutpy.protocols.apcsmart.capabilities.x_legacy_lookup__mutmut_32": "'XX05XX' for "
+        "'05' as the Matrix-UPS model letters: no key of NUT's compatibility table "
+        "starts with X",
+    f"{_SVARS}x_decode__mutmut_13": _CODEC_CASE,
+    f"{_SVARS}x_decode__mutmut_40": "convert(None, ...) for a packed field: every packed "
+        "row is RAW, and convert passes RAW and None alike through",
+    f"{_SVARS}x_decode__mutmut_48": "zip(strict=None): names(len(fields)) always gives "
+        "exactly len(fields) names, so strictness never triggers",
+    f"{_SVARS}x_decode__mutmut_51": "zip without strict: as above",
+    f"{_SVARS}x_decode__mutmut_53": "zip(strict=False): as above",
+    f"{_SVARS}x_decode_dual__mutmut_21": _CODEC_CASE,
+    f"{_SVARS}x_encode__mutmut_31": _CODEC_CASE,
+    f"{_SVARS}x_spec_named__mutmut_3": "the ambient.N. rewrite applied to every name: its "
+        "pattern is anchored at '^ambient.', so other names come out unchanged",
+    "nutpy.protocols.apcsmart.capabilities.x_parse_caps__mutmut_62": _CODEC_CASE,
+    "nutpy.protocols.apcsmart.commands.x_at_steps__mutmut_12": _CODEC_CASE,
+    "nutpy.protocols.apcsmart.commands.x_string_write_steps__mutmut_18": _CODEC_CASE,
+    f"{_SPLIT}__init____mutmut_2": "the first mode None, not ALERTS: _is_alert treats "
+        "any mode but RAW and CAPS as ALERTS",
+    f"{_SPLIT}__init____mutmut_3": "_overflowed starts as None, not False: read for its "
+        "truth only",
+    f"{_SPLIT}clear__mutmut_1": "_overflowed reset to None: as above",
+    f"{_SPLIT}clear__mutmut_3": "the mode reset to None: as for __init__",
+
+    # ---- APC Microlink codec ------------------------------------------------------
+    f"{_MLCMD}x__int_bytes__mutmut_5": _BIG,
+    f"{_MLCMD}x_encode_command__mutmut_21": _BIG,
+    f"{_MLCMD}x_encode_command__mutmut_25": "the mask keeps one bit more (bit 8*size): no "
+        "command word has bit 16 or 32 set, and bit 8 (MOG) only goes to the 2- or 4-byte "
+        "outlet command",
+    f"{_MLCMD}x_encode_value__mutmut_6": _CODEC_CASE,
+    f"{_MLCMD}x_encode_value__mutmut_30": "signed=None for False: int.to_bytes reads it "
+        "for its truth",
+    f"{_MLCMD}x_encode_value__mutmut_38": "signed=None for False: as above",
+    f"{_MLCMD}x_encode_value__mutmut_75": "'value <= 0' for '< 0': they differ at 0 only, "
+        "whose bytes are the same signed or not",
+    f"{_MLCMD}x_encode_value__mutmut_76": "'value < 1' for '< 0': as above",
+
+    # ---- apcupsd's NIS -------------------------------------------------------------
+    f"{_NIS}x_record__mutmut_8": _BIG,
+    f"{_NIS}xǁRequestReaderǁ__init____mutmut_2": "_done starts as None, not False: read "
+        "for its truth only",
+    f"{_NIS}xǁRequestReaderǁfeed__mutmut_10": _BIG,
+    f"{_NIS}x_line__mutmut_8": _CODEC_CASE,
+    f"{_NIS}x_event_line__mutmut_8": _CODEC_CASE,
+    "nutpy.frontends.nis.status.x_status_lines__mutmut_27": "the driver looked up as "
+        "'XXXX', not '', when there is none: neither is a key of the cable table",
+
+    # ---- port identification -------------------------------------------------------
+    f"{_SPROBE}__init____mutmut_2": _SET_BY_START,
+    f"{_SPROBE}__init____mutmut_3": _SET_BY_START,
+    f"{_SPROBE}__init____mutmut_4": _SET_BY_START,
+    f"{_SPROBE}__init____mutmut_5": _SET_BY_START,
+    f"{_SPROBE}__init____mutmut_6": _SET_BY_START,
+    f"{_SPROBE}__init____mutmut_7": _SET_BY_START,
+    f"{_MLPROBE}__init____mutmut_2": _SET_BY_START,
+    f"{_MLPROBE}__init____mutmut_3": _SET_BY_START,
+    f"{_FINDINGS}_send__mutmut_1": "'<=' for '<': at 256 bytes the slice that follows "
+        "is empty, so nothing more is kept either way",
+    f"{_FINDINGS}_hear__mutmut_1": "'<=' for '<': as above",
+    f"{_FINDINGS}_send__mutmut_4": _ONE_BYTE,
+
+    # ---- APC Smart session -----------------------------------------------------------
+    f"{_SSESS}__init____mutmut_34": "_now starts as None: start(now) sets it first",
+    f"{_SSESS}__init____mutmut_35": "_now starts as 1.0: as above",
+    f"{_SSESS}__init____mutmut_36": "_script starts as '': start() sets it before anything "
+        "reads it (the caller's contract: start first)",
+    f"{_SSESS}__init____mutmut_37": "_waiting starts as '': start() runs _resume, which "
+        "sets it to None first",
+    f"{_SSESS}__init____mutmut_38": "_wake starts as None: start() runs _resume, which "
+        "sets it to False first",
+    f"{_SSESS}__init____mutmut_39": "_wake starts as True: as above",
+    f"{_SSESS}_resume__mutmut_3": "_wake reset to None, not False: read for its truth only",
+    f"{_SSESS}_discover__mutmut_14": _CODEC_CASE,
+    f"{_SSESS}_discover__mutmut_34": "an unanswered 'a' parsed as b'XXXX', not b'': "
+        "parse_cmdset refuses both (no version digit)",
+    f"{_SSESS}_instcmd__mutmut_22": "no parameter taken as 'xxxx', not '': neither is 'cs'",
+    f"{_SSESS}_instcmd__mutmut_30": "an unanswered Q parsed as b'XXXX', not b'': "
+        "parse_register refuses both",
+    f"{_SSESS}_killpower__mutmut_5": "as above, for killpower's Q",
+    f"{_SSESS}_read_caps__mutmut_14": "an unanswered ^Z parsed as b'XXXX', not b'': "
+        "parse_caps refuses both (no '#')",
+}
