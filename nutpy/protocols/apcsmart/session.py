@@ -40,7 +40,9 @@ phase       what the session does                            leaves for
 =========== ================================================ =====================
 CONNECTING  ``Y`` until ``SM`` (5 tries, ``ESC`` between)     DISCOVERING, CLOSED
 DISCOVERING firmware, ``a``, every query once, ``^Z``         POLLING, CLOSED
-POLLING     ``Q`` and the polled queries (all, hourly)        IDLE, KNOCKING
+POLLING     ``Q`` and the polled queries (the slow ones every IDLE, KNOCKING
+            5th poll, on a status change and after a request;
+            all queries hourly)
 IDLE        waits ``interval`` (0.25 s after a garbled poll;  POLLING, BUSY
             an alert ends the wait)
 BUSY        one request                                       POLLING
