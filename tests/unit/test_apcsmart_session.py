@@ -333,6 +333,53 @@ def test_a_poll_is_q_then_the_polled_queries_in_nuts_order() -> None:
     assert Answering() in events and of(Polled, events)
 
 
+def _polls_of_a_real_unit(ups: SmartUps, count: int,
+                          change: Callable[[int], None] = lambda poll: None) -> list[bytes]:
+    """What the session asks in each of ``count`` polls after discovering ``ups``
+    (a poll: what it sends after waiting at least a second); ``change(n)`` runs
+    while the session waits for poll ``n`` (0: the first after the one that
+    ends discovery)."""
+    session = Session(interval=INTERVAL)
+    now = last = 0.0
+    session.start(now)
+    polls: list[bytes] = [b""]
+    while len(polls) <= count + 1:  # polls[0]: discovery and the poll that ends it
+        out = session.data_to_send()
+        if out:
+            if now - last >= 1.0:
+                polls.append(b"")
+            polls[-1] += out
+            last = now
+        reply = ups.feed(out, now) if out else b""
+        now += 0.01
+        if reply:
+            session.receive_data(reply, now)
+        else:
+            deadline = session.next_deadline()
+            assert deadline is not None
+            if session.phase is Phase.IDLE:
+                change(len(polls) - 1)
+            now = max(now, deadline)
+            session.handle_timeout(now)
+    return polls[1:count + 1]
+
+
+def test_slow_variables_are_read_every_fifth_poll_and_when_the_status_changes() -> None:
+    """NUT reads its 13 polled queries every poll; nutpy the fast-moving ones
+    (load, voltages, charge, runtime) every poll and the rest every fifth one."""
+    ups = SmartUps.from_dev((FIXTURES / "smart-ups-1500.dev").read_bytes())
+    everything = b"QCPXLF9GMNOfBj"  # what NUT's apcsmart asks each poll of this unit
+    fast = b"QPLOfj"
+    polls = _polls_of_a_real_unit(ups, 6)
+    assert [poll.lstrip(b"Q") for poll in polls] == [
+        *[fast[1:]] * 4, everything[1:], fast[1:]]  # the one before them read everything
+    ups = SmartUps.from_dev((FIXTURES / "smart-ups-1500.dev").read_bytes())
+    polls = _polls_of_a_real_unit(
+        ups, 2, lambda poll: ups.mains_fail() if poll == 1 else None)
+    assert polls[0].lstrip(b"Q") == fast[1:]
+    assert polls[1].lstrip(b"Q") == everything[1:]  # on battery: everything at once
+
+
 def test_every_query_is_read_again_hourly() -> None:
     line = ready()
     line.wait(3600)

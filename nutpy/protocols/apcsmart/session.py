@@ -3,7 +3,8 @@
 This is NUT ``apcsmart``'s side of the line without the line: the handshake
 (``Y`` until ``SM``, ``ESC`` between tries), discovery (firmware table, ``a``,
 probing every query, ``^Z``; ``b`` wins over ``V``), the poll plan (``Q`` and
-the polled variables every ``interval``, everything hourly), resync after a
+the fast-moving variables every ``interval``, the rest of NUT's polled ones
+every few polls and when the status changes, everything hourly), resync after a
 garbled reply, knocking with ``Y`` while the UPS is silent, and the requests:
 instant commands with their double presses and confirmation windows, writes
 (read, cycle with ``-`` or write 8 bytes, read again), killpower's methods in
@@ -39,7 +40,9 @@ phase       what the session does                            leaves for
 =========== ================================================ =====================
 CONNECTING  ``Y`` until ``SM`` (5 tries, ``ESC`` between)     DISCOVERING, CLOSED
 DISCOVERING firmware, ``a``, every query once, ``^Z``         POLLING, CLOSED
-POLLING     ``Q`` and the polled queries (all, hourly)        IDLE, KNOCKING
+POLLING     ``Q`` and the polled queries (the slow ones every IDLE, KNOCKING
+            5th poll, on a status change and after a request;
+            all queries hourly)
 IDLE        waits ``interval`` (0.25 s after a garbled poll;  POLLING, BUSY
             an alert ends the wait)
 BUSY        one request                                       POLLING
@@ -129,6 +132,7 @@ from nutpy.protocols.apcsmart.framing import (
 )
 from nutpy.protocols.apcsmart.status import LB, OB, Alert, parse_status, status_tokens
 from nutpy.protocols.apcsmart.variables import (
+    EVERY_POLL,
     POLL_ORDER,
     STRING_LENGTH,
     Outcome,
@@ -143,6 +147,7 @@ from nutpy.protocols.apcsmart.variables import (
 __all__ = ["Phase", "Session"]
 
 FULL_SCAN_EVERY = 3600.0  # NUT reads the non-polled variables hourly
+SWEEP_EVERY = 5  # polls: NUT's other polled variables are read every this many
 RESYNC_PAUSE = 0.25  # after a garbled reply: let the rest of it arrive, then flush
 LINE_GAP = 0.5  # a reply begun, then silent this long, was cut short (its LF lost to noise)
 GARBLED_POLLS = 3  # this many polls in a row without a readable Q make the data stale
@@ -236,10 +241,12 @@ class _Unit:
     writable: set[str] = field(default_factory=set)
     cycles: dict[bytes, int] = field(default_factory=dict)  # query -> positions ``-`` steps
 
-    def polled(self) -> list[bytes]:
-        """The per-cycle queries after ``Q``, in NUT's order."""
+    def polled(self, *, sweep: bool) -> list[bytes]:
+        """The queries after ``Q``, in NUT's order: those of :data:`EVERY_POLL`,
+        or (``sweep``) all that NUT polls."""
         return [bytes((b,)) for b in POLL_ORDER
-                if bytes((b,)) in self.queries and is_polled(bytes((b,)))]
+                if bytes((b,)) in self.queries and is_polled(bytes((b,)))
+                and (sweep or b in EVERY_POLL)]
 
 
 class Session:
@@ -578,11 +585,14 @@ class Session:
     def _poll_forever(self) -> _Script[None]:
         last_full = self._now
         garbled = 0
+        polls = 0
         while True:
             full = self._now - last_full >= FULL_SCAN_EVERY
+            sweep = polls % SWEEP_EVERY == 0
+            polls += 1
             began, sent, received = self._now, self.bytes_sent, self.bytes_received
             try:
-                read, clean = yield from self._poll(full)
+                read, clean = yield from self._poll(full, sweep)
                 self._events.append(Polled(self._now - began, self.bytes_sent - sent,
                                            self.bytes_received - received))
             except _Unanswered as exc:
@@ -608,19 +618,23 @@ class Session:
             if job is not None:
                 assert not isinstance(job, bytes)
                 yield from self._execute(job)
+                polls = 0  # the poll that follows reads everything NUT polls
                 # Its result goes out before the poll that follows begins.
                 yield _Pause(self._now)
 
-    def _poll(self, full: bool) -> _Script[tuple[bool, bool]]:
+    def _poll(self, full: bool, sweep: bool = True) -> _Script[tuple[bool, bool]]:
         """One scan: whether ``Q`` was read, and whether every reply was
         (nothing of a garbled one is published).  Alerts meanwhile are put to
-        ``Q`` before the next query."""
+        ``Q`` before the next query.  Not ``sweep``: only :data:`EVERY_POLL`
+        is read, unless the status changed."""
         self.phase = Phase.POLLING
+        before = self._guard.status
         if not (yield from self._read_status()):
             return False, False
+        sweep |= self._guard.status != before
         unit = self._unit
         clean = True
-        for cmd in [*(unit.queries if full else unit.polled()), *unit.dual]:
+        for cmd in [*(unit.queries if full else unit.polled(sweep=sweep)), *unit.dual]:
             clean &= yield from self._poll_one(cmd)
             if self._guard.wanted:
                 clean &= yield from self._read_status()

@@ -15,13 +15,20 @@ from dataclasses import dataclass, field
 from nutpy.protocols.apcsmart.framing import STATUS
 from nutpy.protocols.apcsmart.status import status_bits
 
-__all__ = ["DUAL_VARIABLES", "GARBLED", "NOT_AVAILABLE", "PACK_MAX", "POLL_ORDER",
+__all__ = ["DUAL_VARIABLES", "EVERY_POLL", "GARBLED", "NOT_AVAILABLE", "PACK_MAX", "POLL_ORDER",
            "QUERY_BYTES", "STRING_LENGTH", "TRANSFER_REASONS", "VARIABLES", "Conv",
            "Outcome", "Reading", "VarSpec", "convert", "decode", "decode_dual", "encode",
            "encode_all", "is_polled", "spec_named", "specs_for"]
 
 # What NUT polls every cycle after Q (section 6.1 step 6); the rest hourly.
 POLL_ORDER = b"QCPXLF9GMNOfBj" + b"i/htTH{}[]"
+# Of those, what nutpy reads every poll: what moves from one second to the
+# next (load, line and output voltage) and what a shutdown is decided on
+# (charge, runtime).  The rest of NUT's polled queries (temperatures, line
+# frequency and quality, transfer reason, self-test result...) are read
+# every few polls, and whenever the status changes: each query is a wake-up
+# of the event loop, and idle CPU is mostly wake-ups (issue #17).
+EVERY_POLL = frozenset(b"PLOfj")
 STRING_LENGTH = 8  # ups.id and battery.date
 
 
@@ -137,13 +144,26 @@ DUAL_VARIABLES: dict[bytes, str] = {b"\x9f\xd3": "input.frequency",
                                     b"\x9f\xd4": "battery.current"}
 
 
-def specs_for(cmd: bytes) -> list[VarSpec]:
-    return [spec for spec in VARIABLES if spec.cmd == cmd]
+def _by_query() -> dict[bytes, tuple[VarSpec, ...]]:
+    rows: dict[bytes, list[VarSpec]] = {}
+    for spec in VARIABLES:
+        rows.setdefault(spec.cmd, []).append(spec)
+    return {cmd: tuple(specs) for cmd, specs in rows.items()}
+
+
+# Every reply is decoded through this: indexed once, not a table scan per reply
+# (that scan was an eighth of a poll's CPU time, issue #17).
+_BY_QUERY = _by_query()
+_POLLED = frozenset(cmd for cmd, specs in _BY_QUERY.items() if any(s.polled for s in specs))
+
+
+def specs_for(cmd: bytes) -> tuple[VarSpec, ...]:
+    return _BY_QUERY.get(cmd, ())
 
 
 def is_polled(cmd: bytes) -> bool:
     """Whether NUT reads ``cmd`` every poll (else hourly)."""
-    return any(spec.polled for spec in specs_for(cmd))
+    return cmd in _POLLED
 
 
 def spec_named(name: str) -> VarSpec | None:
