@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from nutpy.protocols.apcmicrolink import framing
+from nutpy.protocols.apcmicrolink.framing import MicrolinkError
 from nutpy.protocols.apcmicrolink.session import (
     Authenticated,
     AuthFailed,
@@ -255,3 +256,16 @@ def test_page_0_while_monitoring_needs_a_fresh_master_password() -> None:
     auth = line.sweep()  # the master password the UPS chose on accepting ours
     assert auth[:3] == H("7e0c04") and len(auth) == 9
 
+
+
+# Where the descriptor names the usage (blob offset of its id), and another id for it.
+@pytest.mark.parametrize(("at", "was", "other"), [(0xF4, 0x05, 0x0A), (0x12, 0x40, 0x41)],
+                         ids=["slave password 2:4.8.5", "serial 2:4.9.40"])
+def test_a_descriptor_without_the_password_usages_is_refused(at: int, was: int,
+                                                            other: int) -> None:
+    sim = MicrolinkSim()
+    assert sim.mem[at] == was
+    sim.mem[at] = other
+    line = Line(sim)
+    with pytest.raises(MicrolinkError, match="the descriptor lacks the password or serial usages"):
+        line.sweep()
