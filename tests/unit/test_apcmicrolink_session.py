@@ -94,7 +94,7 @@ def test_nothing_happens_before_start() -> None:
     assert s.next_deadline() is None
     assert s.handle_timeout(5.0) == []
     assert s.blob() == b"" and s.values() == {}
-    with pytest.raises(KeyError, match="the descriptor has not been read yet"):
+    with pytest.raises(KeyError, match=r"^'the descriptor has not been read yet'$"):
         s.command("beeper.mute")
 
 
@@ -106,6 +106,17 @@ def test_start_sends_fd_and_waits_the_reply_timeout() -> None:
     assert s.handle_timeout(1.09) == [] and s.data_to_send(1.09) == b""
     assert s.handle_timeout(1.1) == []  # one silence: no NoResponse, nothing in flight
     assert s.data_to_send(1.1) == FD
+
+
+def test_other_pages_while_connecting_get_fd() -> None:
+    line = Line()
+    assert line.answer(5) == [] and line.out() == b""  # no width known yet: not a record
+    assert line.silence() == [] and line.out() == FD
+    assert line.answer(0) == [] and line.out() == FE
+    assert line.session.start(line.now) == FD  # reconnecting: the header is kept
+    assert line.answer(5) == [] and line.out() == FD
+    assert line.session.blob()[5 * 16:6 * 16] == line.sim.page(5)
+    assert line.session.state is State.CONNECTING
 
 
 def test_page_0_starts_the_sweep_with_nothing_else_known() -> None:
@@ -210,6 +221,14 @@ def test_a_silence_while_monitoring_repeats_the_record() -> None:
     assert line.silence() == [] and line.out() == FD
 
 
+def test_a_descriptor_page_while_monitoring_is_the_ups_sweeping() -> None:
+    line = Line()
+    line.monitor()
+    assert line.answer(5) == [SessionLost("the UPS is sending descriptor pages")]
+    assert line.session.state is State.SETUP and line.out() == FE
+    assert line.silence() == [] and line.out() == FE  # page 6 lost: the sweep goes on
+
+
 def test_a_write_is_done_only_by_its_own_page() -> None:
     line = Line()
     line.monitor()
@@ -267,5 +286,6 @@ def test_a_descriptor_without_the_password_usages_is_refused(at: int, was: int,
     assert sim.mem[at] == was
     sim.mem[at] = other
     line = Line(sim)
-    with pytest.raises(MicrolinkError, match="the descriptor lacks the password or serial usages"):
+    refused = r"^the descriptor lacks the password or serial usages$"
+    with pytest.raises(MicrolinkError, match=refused):
         line.sweep()
