@@ -28,6 +28,8 @@ _NIS = "nutpy.protocols.nis."
 _SPROBE = "nutpy.protocols.identify.smart.xǁSmartProbeǁ"
 _MLPROBE = "nutpy.protocols.identify.microlink.xǁMicrolinkProbeǁ"
 _FINDINGS = "nutpy.protocols.identify.findings.xǁProbeǁ"
+_MLSESS = "nutpy.protocols.apcmicrolink.session.xǁSessionǁ"
+_BY_START = "set by start() before anything reads it (the caller's contract: start first)"
 _SSESS = "nutpy.protocols.apcsmart.session.xǁSessionǁ"
 _ONE_BYTE = ("every probe sends one byte at a time, so a send never crosses the 256-byte "
              "bound and the bound holds as written")
@@ -159,4 +161,40 @@ EQUIVALENT: dict[str, str] = {
     f"{_SSESS}_killpower__mutmut_5": "as above, for killpower's Q",
     f"{_SSESS}_read_caps__mutmut_14": "an unanswered ^Z parsed as b'XXXX', not b'': "
         "parse_caps refuses both (no '#')",
+    f"{_MLSESS}__init____mutmut_20": "_master_stale starts as None, not False: read for its "
+        "truth only",
+    f"{_MLSESS}__init____mutmut_23": "_not_before starts as None: only read once _next is "
+        "set, and start() and _request set both",
+    f"{_MLSESS}__init____mutmut_24": "_not_before starts as 1.0: as above",
+    f"{_MLSESS}__init____mutmut_28": _BY_START,
+    f"{_MLSESS}__init____mutmut_29": _BY_START,
+    f"{_MLSESS}__init____mutmut_30": "_key starts as '': page 0 sets it to None (a new "
+        "header) before any sweep can reach the echo that reads it",
+    f"{_MLSESS}__init____mutmut_31": "_cursor starts as None: page 0 sets it to 0 before "
+        "SETUP, the only state whose timeout reads it",
+    f"{_MLSESS}__init____mutmut_32": "_cursor starts as 1: as above",
+    f"{_MLSESS}__init____mutmut_34": "_naks starts as 1: page 0's FE request resets it to 0 "
+        "before any state that reads it (MONITOR) can be reached",
+    f"{_MLSESS}__init____mutmut_35": "_held starts as '', not None: only compared with a "
+        "Record, which equals neither",
+    f"{_MLSESS}_changes_flags__mutmut_1": "'and' for 'or': only called while monitoring, when "
+        "the layout is known; an unchanged page then goes the long way to the same False",
+    f"{_MLSESS}_changes_flags__mutmut_3": "the shortcut for an unchanged page looks up page "
+        "None: the long way gives the same False (the flags of a blob compared with themselves)",
+    f"{_MLSESS}data_to_send__mutmut_14": "_next cleared to '', not None, when sent: only read "
+        "while no reply is awaited, and every reply or timeout sets it again first (a "
+        "descriptor error raised instead leaves the driver's loop, and supervise starts the "
+        "driver over with a new Session)",
+    f"{_MLSESS}receive_data__mutmut_6": "break for continue: once a record is skipped as a "
+        "late duplicate, nothing changes, so every later one is skipped too",
+    f"{_MLSESS}receive_data__mutmut_10": "events = for events +=: only one record per call is "
+        "taken (each sets _next, so the rest are late duplicates), and events starts empty",
+    f"{_MLSESS}_store__mutmut_10": "_master_stale cleared to None, not False: read for its "
+        "truth only",
+    f"{_MLSESS}_auth_frame__mutmut_2": "an assert's 'and' made 'or': both are set whenever a "
+        "sweep ends, so neither form ever fails (it narrows the types)",
+    f"{_MLSESS}_auth_frame__mutmut_30": "three master-password bytes, not two: slave_password "
+        "uses the first two only",
+    f"{_MLSESS}_on_auth_echo__mutmut_2": "an assert's 'and' made 'or': the layout and the key "
+        "are both set before the password is sent",
 }

@@ -142,6 +142,7 @@ class Session:
         """(Re)open the session: send what this returns (FD) first."""
         self.state = State.CONNECTING
         self.assembler.clear()
+        self._sent_at = None  # a reply still awaited from before is not waited for
         self._silent = 0
         self._next = bytes((NAK,))
         self._not_before = now
