@@ -9,13 +9,21 @@ import trio
 import trio.testing
 
 from nutpy.sim.link import SimLink
-from nutpy.store import Store
+from nutpy.store import Availability, AvailabilityChanged, Store
 
 
 async def next_change(store: Store) -> None:
     """Wait for the next event on the store's feed (use inside a timeout)."""
     with store.feed.subscribe() as changes:
         await changes.receive()
+
+
+async def record_availability(store: Store, seen: list[tuple[float, Availability]]) -> None:
+    """Append (trio time, new availability) to ``seen`` for each change, until cancelled."""
+    with store.feed.subscribe(want=lambda e: isinstance(e, AvailabilityChanged)) as feed:
+        async for event in feed:
+            assert isinstance(event, AvailabilityChanged)
+            seen.append((trio.current_time(), event.new))
 
 
 @asynccontextmanager

@@ -25,6 +25,7 @@ from nutpy.store import (
     UpsRemoved,
     VariableChanged,
 )
+from tests.support.aio import record_availability
 
 
 def _store(now: float = 0.0) -> Store:
@@ -133,15 +134,9 @@ async def test_data_that_ages_out_is_published_stale_once(
     ups = store.add("u")
     seen: list[tuple[float, Availability]] = []
 
-    async def record() -> None:
-        with store.feed.subscribe(want=lambda e: isinstance(e, AvailabilityChanged)) as feed:
-            async for event in feed:
-                assert isinstance(event, AvailabilityChanged)
-                seen.append((trio.current_time(), event.new))
-
     async with trio.open_nursery() as nursery:
         nursery.start_soon(store.watch_ages)
-        nursery.start_soon(record)
+        nursery.start_soon(record_availability, store, seen)
         await trio.testing.wait_all_tasks_blocked()
         for _ in range(10):  # a driver polling every 2 s: fresh, and nobody wakes
             ups.mark_fresh(trio.current_time())

@@ -24,6 +24,7 @@ from nutpy.store import (
     VariableChanged,
 )
 from nutpy.store.feed import Subscription
+from tests.support.aio import record_availability
 
 AT = 1000.0
 
@@ -227,20 +228,15 @@ async def test_a_shorter_maxage_wakes_the_age_watch(
     ups = store.add("u")
     seen: list[tuple[float, Availability]] = []
 
-    async def record() -> None:
-        with store.feed.subscribe(want=lambda e: isinstance(e, AvailabilityChanged)) as feed:
-            async for event in feed:
-                assert isinstance(event, AvailabilityChanged)
-                seen.append((round(trio.current_time(), 3), event.new))
-
     async with trio.open_nursery() as nursery:
         nursery.start_soon(store.watch_ages)
-        nursery.start_soon(record)
+        nursery.start_soon(record_availability, store, seen)
         await trio.testing.wait_all_tasks_blocked()
         ups.mark_fresh(trio.current_time())
         await trio.sleep(2)
         store.maxage = 5  # the data, 2 s old, turns stale 3 s from now, not 13
         await trio.sleep(10)
         nursery.cancel_scope.cancel()
-    assert seen == [(0.0, Availability.OK), (5.001, Availability.DATA_STALE)]
+    assert [(round(t, 3), state) for t, state in seen] == [
+        (0.0, Availability.OK), (5.001, Availability.DATA_STALE)]
     assert store.maxage == 5
