@@ -221,6 +221,10 @@ async def test_the_log_as_csv(tmp_path: Path) -> None:
      "after must be a number from 0 to 4611686018427387904"),
     ({"format": "html"}, 400, "INVALID-ARGUMENT", "format is json or csv"),
     ({"range": "year"}, 400, "INVALID-ARGUMENT", "range is one of hour, day, week, month"),
+    ({"range": "day", "after": "abc"}, 400, "INVALID-ARGUMENT",
+     "after must be a number from 0 to 4611686018427387904"),
+    ({"range": "day", "after": "0"}, 400, "INVALID-ARGUMENT",
+     "after (an id of the recent entries) and range (the history file) do not go together"),
 ])
 async def test_bad_log_questions_get_a_json_error(tmp_path: Path, query: dict[str, str],
                                                   status: int, code: str, message: str) -> None:

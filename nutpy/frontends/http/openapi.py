@@ -99,6 +99,7 @@ def document() -> dict[str, Any]:
                     {"name": "limit", "in": "query",
                      "schema": {"type": "integer", "minimum": 1, "maximum": 10000}},
                     {"name": "after", "in": "query",
+                     "description": "only recent entries after this id (not with range)",
                      "schema": {"type": "integer", "minimum": 0}}],
                 "responses": {"200": {"description": "Entries", "content": json_ok},
                               **_errors(400, 404)}}},

@@ -86,16 +86,19 @@ async def get_history(ctx: HttpContext, request: Request) -> Response:
 
 
 async def get_log(ctx: HttpContext, request: Request) -> Response:
-    """``?ups=``, ``limit``, ``after`` (an id), ``range``, ``format``."""
+    """``?ups=``, ``limit``, ``after`` (an id) or ``range``, ``format``."""
     name = request.param("ups")
     if name is not None:
         name = find_ups(ctx, name).name
     limit = int_param(request, "limit", 100, 1, 10_000)
     fmt = _format(request)
     span = _span(request, None)
+    after = int_param(request, "after", 0, 0, 2**62)
     if span is None:
-        entries = ctx.recorder.recent(name, limit=limit,
-                                      after=int_param(request, "after", 0, 0, 2**62))
+        entries = ctx.recorder.recent(name, limit=limit, after=after)
+    elif request.param("after") is not None:
+        raise HttpError(400, "INVALID-ARGUMENT", "after (an id of the recent entries) "
+                        "and range (the history file) do not go together")
     else:
         entries = await _history(ctx).entries(name, span, limit)
     if fmt == "csv":
