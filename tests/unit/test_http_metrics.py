@@ -270,3 +270,34 @@ async def test_which_values_are_numbers_as_nut_exporter_reads_them(
                if line.startswith("network_ups_tools_ups_delay_shutdown")]
     assert samples == ([] if exported is None
                        else [f"network_ups_tools_ups_delay_shutdown {exported}"])
+
+
+async def test_variables_whose_names_clash_are_exported_once() -> None:
+    """Prometheus refuses a whole scrape that names a family or a series twice."""
+    store = Store(clock=Clock())
+    ups = store.add("u")
+    ups.set("ups.status", "OL")
+    ups.set("battery.charge", "90")
+    ups.set("battery-charge", "10")  # the same metric name: the first variable wins
+    ups.set("device.info", "1")  # a dummy-ups file's typo: the device_info family's name
+    ups.set("ups-status", "2")  # the status gauge's name
+    ups.mark_fresh(100.0)
+    other = store.add("v")
+    other.set("battery-charge", "20")  # another UPS: its own series of the same family
+    other.mark_fresh(100.0)
+    text = (await _scrape(store)).body.decode()
+    names = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")]
+    assert len(names) == len(set(names))
+    lines = text.splitlines()
+
+    def samples(prefix: str) -> list[str]:
+        return [line for line in lines if line.startswith(prefix)]
+
+    assert samples("network_ups_tools_battery_charge") == [
+        'network_ups_tools_battery_charge{ups="u"} 90.0',
+        'network_ups_tools_battery_charge{ups="v"} 20.0']
+    assert samples('network_ups_tools_ups_status{flag="OL"') == [
+        'network_ups_tools_ups_status{flag="OL",ups="u"} 1.0',
+        'network_ups_tools_ups_status{flag="OL",ups="v"} 0.0']
+    assert [line.rsplit(",", 1)[1] for line in samples("network_ups_tools_device_info{")] == \
+        ['ups="u"} 1.0', 'ups="v"} 1.0']

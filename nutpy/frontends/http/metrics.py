@@ -65,6 +65,10 @@ def metric_name(variable: str) -> str:
     return f"{name}_value" if name.endswith(_RESERVED) else name
 
 
+# The families collect() makes itself, which no variable's gauge may be named as.
+_FIXED = frozenset({metric_name("ups.status"), f"{NAMESPACE}_device_info"})
+
+
 def _number(value: str) -> float | None:
     text = value.strip()
     if _NUMBER.fullmatch(text):
@@ -122,17 +126,23 @@ class _UpsCollector(Collector):
         return var.value if var is not None else ""
 
     def _variables(self, upses: list[UpsState], labels: list[str]) -> Iterator[Metric]:
+        """One gauge per numeric variable.  Names are made by replacing characters, so
+        two variables can share one (``battery.charge`` and ``battery-charge``, or a
+        dummy-ups file's ``device.info``): only the first is exported, as a family or a
+        series named twice makes Prometheus refuse the whole scrape."""
         families: dict[str, GaugeMetricFamily] = {}
         for ups in upses:
             if ups.availability() is not Availability.OK:
                 continue
+            named: set[str] = set()
             for var in ups.variables.values():
-                if var.name.lower() == "ups.status":
-                    continue
                 value = _number(var.value)
                 if value is None:
                     continue
                 name = metric_name(var.name)
+                if name in _FIXED or name in named:
+                    continue
+                named.add(name)
                 family = families.get(name)
                 if family is None:
                     family = families[name] = GaugeMetricFamily(
