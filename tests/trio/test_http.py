@@ -27,19 +27,8 @@ from nutpy.frontends.http.server import (
 from nutpy.frontends.nut.listener import open_listeners
 from nutpy.history.recorder import Recorder
 from nutpy.store import InstCmd, Request, Result, Store, UpsState
+from tests.support.http_requests import USERS
 
-USERS = b"""
-[admin]
-  password = pw
-  actions = SET FSD
-  instcmds = test.battery.start
-[mon]
-  password = mp
-  upsmon primary
-[sec]
-  password = sp
-  upsmon secondary
-"""
 ADMIN = ("admin", "pw")
 JSON = {"Content-Type": "application/json"}
 
