@@ -102,7 +102,10 @@ def test_one_ups_with_everything_upsd_would_list(clock: Clock) -> None:
     ups.set("battery.charge", "100")
     ups.set("Ambient.Temperature", "21")
     ups.set("device.model", "Smart-UPS 1500")
-    for command in ("test.battery.start", "Load.Off", "beeper.enable"):
+    ups.set("driver.parameter.pollinterval", "2")
+    ups.set("driver.parameter.poll_freq", "30")  # '_' before letters, as strcasecmp has it
+    for command in ("test.battery.start", "Load.Off", "beeper.enable", "outlets.off",
+                    "outlet_1.off"):
         ups.add_command(command)
     ups.login(7, "10.0.0.7")
     ups.login(3, "10.0.0.3")
@@ -121,17 +124,22 @@ def test_one_ups_with_everything_upsd_would_list(clock: Clock) -> None:
             "battery.charge": {**number, "value": "100",
                                "description": "Battery charge (percent)"},
             "device.model": {"value": "Smart-UPS 1500", **number},
+            "driver.parameter.poll_freq": {"value": "30", **number},
+            "driver.parameter.pollinterval": {"value": "2", **number},
             "ups.status": {"value": "FSD OL CHRG", **number},
         },
         "commands": [
             {"name": "beeper.enable", "description": "Description unavailable"},
             {"name": "Load.Off", "description": "Turn off the load immediately"},
+            {"name": "outlet_1.off", "description": "Description unavailable"},
+            {"name": "outlets.off", "description": "Description unavailable"},
             {"name": "test.battery.start", "description": "Description unavailable"},
         ],
         "link": {"errors": 4, "recoveries": 2, "poll_seconds": 0.25},
     }
     assert list(data["variables"]) == [
-        "Ambient.Temperature", "battery.charge", "device.model", "ups.status"]
+        "Ambient.Temperature", "battery.charge", "device.model", "driver.parameter.poll_freq",
+        "driver.parameter.pollinterval", "ups.status"]
 
 
 async def test_the_list_and_one_ups_as_responses(clock: Clock) -> None:
