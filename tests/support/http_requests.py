@@ -19,7 +19,7 @@ from nutpy.frontends.http.context import HttpContext
 from nutpy.frontends.http.responses import HttpError
 from nutpy.frontends.http.server import Request, Response
 from nutpy.history.recorder import Recorder
-from nutpy.store import Store
+from nutpy.store import Store, UpsState
 
 USERS = b"""
 [admin]
@@ -44,6 +44,20 @@ def http_context(store: Store | None = None, *, users: bytes = USERS,
     assert not diagnostics
     return HttpContext(store, parsed, descriptions or Descriptions(), Recorder(store),
                        allow_plain, command_timeout)
+
+
+def rack_ups(store: Store) -> UpsState:
+    """The UPS the HTTP tests ask about: a read-only number, a number chosen from a
+    list, a string of at most 8 characters, two commands (no driver attached yet)."""
+    ups = store.add("Main", "The rack")
+    ups.set("ups.status", "OL")
+    ups.set("battery.charge", "100")
+    ups.set("input.transfer.low", "208", writable=True)
+    ups.set_enums("input.transfer.low", ["196", "200", "204", "208"])
+    ups.set("ups.id", "RACK", writable=True, string=True, aux=8)
+    ups.add_command("test.battery.start")
+    ups.add_command("load.off")
+    return ups
 
 
 def basic(user: str, password: str) -> str:

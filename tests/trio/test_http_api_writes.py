@@ -4,6 +4,8 @@ error of each refusal, what reaches the driver, and what its answer becomes."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -11,7 +13,6 @@ import trio
 import trio.testing
 
 from nutpy.frontends.http.api import fsd, instcmd, set_variable
-from nutpy.frontends.http.context import HttpContext
 from nutpy.frontends.http.responses import HttpError
 from nutpy.frontends.http.server import Request, Response
 from nutpy.store import InstCmd, Origin, Result, SetVar, Store, UpsState
@@ -23,22 +24,17 @@ from tests.support.http_requests import (
     http_context,
     http_request,
     json_write,
+    rack_ups,
     refusal,
 )
 
 ALL_COMMANDS = b"[admin]\n  password = pw\n  instcmds = all\n"
+Call = Callable[[], Awaitable[Response]]
 
 
 def _store() -> tuple[Store, UpsState]:
     store = Store()
-    ups = store.add("Main", "The rack")
-    ups.set("ups.status", "OL")
-    ups.set("battery.charge", "100")
-    ups.set("input.transfer.low", "208", writable=True)
-    ups.set_enums("input.transfer.low", ["196", "200", "204", "208"])
-    ups.set("ups.id", "RACK", writable=True, string=True, aux=8)
-    ups.add_command("test.battery.start")
-    ups.add_command("load.off")
+    ups = rack_ups(store)
     ups.mark_fresh(trio.current_time() + 10**6)
     store.add("cold")  # no driver
     stale = store.add("stale")
@@ -46,7 +42,7 @@ def _store() -> tuple[Store, UpsState]:
     return store, ups
 
 
-async def _answered(ctx: HttpContext, ups: UpsState, call: Any,
+async def _answered(ups: UpsState, call: Call,
                     result: Result = Result.SUCCESS) -> tuple[Response, DriverRequest]:
     """The response to ``call()`` while a driver answers its one request with ``result``."""
     send, receive = trio.open_memory_channel[DriverRequest](1)
@@ -62,6 +58,8 @@ async def _answered(ctx: HttpContext, ups: UpsState, call: Any,
     async with trio.open_nursery() as nursery:
         nursery.start_soon(driver)
         response = await call()
+        nursery.cancel_scope.cancel()  # a handler that never asked leaves no driver behind
+    assert len(seen) == 1, "the request never reached the driver"
     return response, seen[0]
 
 
@@ -70,7 +68,7 @@ def _origin(request: DriverRequest) -> Origin | None:
     return request.origin
 
 
-async def _refused(call: Any) -> tuple[int, Any]:
+async def _refused(call: Call) -> tuple[int, Any]:
     with pytest.raises(HttpError) as raised:
         await call()
     return refusal(raised)
@@ -89,7 +87,7 @@ async def test_an_instant_command_reaches_the_driver_with_its_param_and_origin(
     ctx = http_context(store)
     request = json_write(body, peer="::1")
     response, sent = await _answered(
-        ctx, ups, lambda: instcmd(ctx, request, "main", "TEST.Battery.Start"))
+        ups, lambda: instcmd(ctx, request, "main", "TEST.Battery.Start"))
     assert (response.status, body_of(response)) == (200, {"result": "SUCCESS"})
     assert isinstance(sent, InstCmd)
     assert (sent.command, sent.param) == ("test.battery.start", param)
@@ -103,10 +101,10 @@ async def test_the_drivers_answer_becomes_the_status(result: Result, status: int
     store, ups = _store()
     ctx = http_context(store)
     response, _ = await _answered(
-        ctx, ups, lambda: instcmd(ctx, json_write({}), "Main", "test.battery.start"), result)
+        ups, lambda: instcmd(ctx, json_write({}), "Main", "test.battery.start"), result)
     assert (response.status, body_of(response)) == (status, {"result": result.name})
     response, sent = await _answered(
-        ctx, ups, lambda: set_variable(ctx, json_write({"value": "200"}), "Main",
+        ups, lambda: set_variable(ctx, json_write({"value": "200"}), "Main",
                                        "input.transfer.low"), result)
     assert (response.status, body_of(response)) == (status, {"result": result.name})
     assert isinstance(sent, SetVar)
@@ -134,9 +132,8 @@ async def test_a_driver_that_does_not_answer_in_time_leaves_it_pending(
 async def test_a_driver_that_cannot_take_the_request_is_503() -> None:
     store, ups = _store()
     ctx = http_context(store)
-    cmd = lambda: instcmd(ctx, json_write({}), "Main", "test.battery.start")  # noqa: E731
-    setting = lambda: set_variable(ctx, json_write({"value": "x"}), "Main",  # noqa: E731
-                                   "ups.id")
+    cmd = partial(instcmd, ctx, json_write({}), "Main", "test.battery.start")
+    setting = partial(set_variable, ctx, json_write({"value": "x"}), "Main", "ups.id")
     assert await _refused(cmd) == (503, {"error": "INSTCMD-FAILED",
                                          "message": "Main: the driver is not running"})
     assert await _refused(setting) == (503, {"error": "SET-FAILED",
@@ -189,7 +186,7 @@ async def test_a_user_with_every_command_may_run_any() -> None:
     store, ups = _store()
     ctx = http_context(store, users=ALL_COMMANDS)
     response, sent = await _answered(
-        ctx, ups, lambda: instcmd(ctx, json_write({}), "Main", "load.off"))
+        ups, lambda: instcmd(ctx, json_write({}), "Main", "load.off"))
     assert response.status == 200 and isinstance(sent, InstCmd) and sent.command == "load.off"
 
 
@@ -260,7 +257,7 @@ async def test_a_setting_reaches_the_driver_under_the_variables_own_name(
     ups.set("input.transfer.low", "208", writable=True)
     ups.set_enums("input.transfer.low", [])
     response, request = await _answered(
-        ctx, ups, lambda: set_variable(ctx, json_write({"value": value}, peer="127.0.0.9"),
+        ups, lambda: set_variable(ctx, json_write({"value": value}, peer="127.0.0.9"),
                                        "MAIN", "Input.Transfer.LOW"))
     assert (response.status, body_of(response)) == (200, {"result": "SUCCESS"})
     assert isinstance(request, SetVar)
@@ -272,7 +269,7 @@ async def test_a_string_fills_its_length_exactly() -> None:
     store, ups = _store()
     ctx = http_context(store)
     response, request = await _answered(
-        ctx, ups, lambda: set_variable(ctx, json_write({"value": "12345678"}), "Main",
+        ups, lambda: set_variable(ctx, json_write({"value": "12345678"}), "Main",
                                        "ups.id"))
     assert response.status == 200 and isinstance(request, SetVar)
     assert (request.variable, request.value) == ("ups.id", "12345678")
