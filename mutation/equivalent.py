@@ -35,6 +35,10 @@ _FINDINGS = "nutpy.protocols.identify.findings.xǁProbeǁ"
 _MLSESS = "nutpy.protocols.apcmicrolink.session.xǁSessionǁ"
 _BY_START = "set by start() before anything reads it (the caller's contract: start first)"
 _SSESS = "nutpy.protocols.apcsmart.session.xǁSessionǁ"
+_HTTP_API = "nutpy.frontends.http.api."
+_HTTP_AUTH = "nutpy.frontends.http.auth."
+_HEADER_CASE = ("the header's name in upper case: Request.header lower-cases the name it "
+                "looks up, as the server stores every header name in lower case")
 _ONE_BYTE = ("every probe sends one byte at a time, so a send never crosses the 256-byte "
              "bound and the bound holds as written")
 
@@ -80,6 +84,17 @@ EQUIVALENT: dict[str, str] = {
     f"{_HANDLERS}x_login__mutmut_13": _ACTION,
     "nutpy.frontends.nut.tracking.xǁTrackingǁadd__mutmut_3": _POPITEM,
     "nutpy.frontends.nut.tracking.xǁTrackingǁpurge__mutmut_7": _POPITEM,
+    # ---- HTTP front end: the JSON API and its credentials ------------------------------
+    f"{_HTTP_AUTH}x__basic__mutmut_17": "decode('UTF-8') for decode('utf-8'): codec names "
+        "are case-insensitive",
+    f"{_HTTP_AUTH}x_require_user__mutmut_27": _HEADER_CASE,
+    f"{_HTTP_API}x__json_body__mutmut_7": _HEADER_CASE,
+    f"{_HTTP_API}x__json_body__mutmut_8": "a missing Content-Type read as 'XXXX', not '': "
+        "neither is application/json, so both get the same 415",
+    f"{_HTTP_API}x_instcmd__mutmut_6": "_string_field(required=None) for False: required "
+        "is only read for its truth",
+    f"{_HTTP_API}x_fsd__mutmut_15": _ACTION,
+    f"{_HTTP_API}x_set_variable__mutmut_27": _ACTION,
     # ---- APC Smart codec --------------------------------------------------------
     "nutpy.protocols.apcsmart.capabilities.x_legacy_lookup__mutmut_7": "encode('ASCII') "
         "for encode('ascii'): codec names are case-insensitive",

@@ -27,19 +27,8 @@ from nutpy.frontends.http.server import (
 from nutpy.frontends.nut.listener import open_listeners
 from nutpy.history.recorder import Recorder
 from nutpy.store import InstCmd, Request, Result, Store, UpsState
+from tests.support.http_requests import USERS, rack_ups
 
-USERS = b"""
-[admin]
-  password = pw
-  actions = SET FSD
-  instcmds = test.battery.start
-[mon]
-  password = mp
-  upsmon primary
-[sec]
-  password = sp
-  upsmon secondary
-"""
 ADMIN = ("admin", "pw")
 JSON = {"Content-Type": "application/json"}
 
@@ -56,15 +45,8 @@ class Rig:
 @asynccontextmanager
 async def rig(maxconn: int = 64) -> AsyncIterator[Rig]:
     store = Store()
-    ups = store.add("Main", "The rack")
-    ups.set("ups.status", "OL")
-    ups.set("battery.charge", "100")
-    ups.set("input.transfer.low", "208", writable=True)
-    ups.set_enums("input.transfer.low", ["196", "200", "204", "208"])
-    ups.set("ups.id", "RACK", writable=True, string=True, aux=8)
+    ups = rack_ups(store)
     ups.set("device.model", "Smart-UPS 1500")
-    ups.add_command("test.battery.start")
-    ups.add_command("load.off")
     send, receive = trio.open_memory_channel[Request](16)
     ups.attach(send)
     ups.mark_fresh(trio.current_time() + 10**6)

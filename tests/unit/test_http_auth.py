@@ -6,29 +6,22 @@ import base64
 
 import pytest
 
-from nutpy.config import parse_upsd_users
-from nutpy.config.descriptions import Descriptions
 from nutpy.frontends.http.auth import is_loopback, require_user
-from nutpy.frontends.http.context import HttpContext
 from nutpy.frontends.http.responses import HttpError
 from nutpy.frontends.http.server import Request
-from nutpy.history.recorder import Recorder
-from nutpy.store import Store
+from tests.support.http_requests import basic, http_context, http_request, refusal
 
-
-def _ctx(allow_plain: bool = False) -> HttpContext:
-    users, _ = parse_upsd_users(b"[admin]\n  password = pw\n", "upsd.users")
-    store = Store()
-    return HttpContext(store, users, Descriptions(), Recorder(store), allow_plain)
+CHALLENGE = ("WWW-Authenticate", 'Basic realm="nutpy", charset="UTF-8"')
+USERS = b"[admin]\n  password = pw\n[colon]\n  password = p:w\n"
 
 
 def _request(peer: str, tls: bool, authorization: str | None) -> Request:
-    headers = {} if authorization is None else {"authorization": authorization}
-    return Request("POST", "/", {}, headers, b"", peer, tls)
+    headers = {} if authorization is None else {"Authorization": authorization}
+    return http_request("POST", headers=headers, peer=peer, tls=tls)
 
 
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+def _encoded(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
 
 
 def test_loopback_addresses() -> None:
@@ -39,6 +32,7 @@ def test_loopback_addresses() -> None:
 @pytest.mark.parametrize(("peer", "tls", "allow_plain", "taken"), [
     ("127.0.0.1", False, False, True),
     ("::1", False, False, True),
+    ("local", False, False, True),  # a Unix socket
     ("192.168.1.20", True, False, True),  # HTTPS
     ("192.168.1.20", False, False, False),  # plain HTTP over the network
     ("192.168.1.20", False, True, True),  # ...unless the admin says so
@@ -46,21 +40,56 @@ def test_loopback_addresses() -> None:
 def test_credentials_cross_the_network_only_under_tls(peer: str, tls: bool,
                                                       allow_plain: bool, taken: bool) -> None:
     request = _request(peer, tls, basic("admin", "pw"))
+    ctx = http_context(users=USERS, allow_plain=allow_plain)
     if taken:
-        assert require_user(_ctx(allow_plain), request).name == "admin"
+        assert require_user(ctx, request).name == "admin"
         return
     with pytest.raises(HttpError) as refused:
-        require_user(_ctx(allow_plain), request)
-    response = refused.value.response
-    assert response.status == 403 and b"INSECURE-TRANSPORT" in response.body
-    assert all(name.lower() != "www-authenticate" for name, _ in response.headers)
+        require_user(ctx, request)
+    assert refusal(refused) == (403, {
+        "error": "INSECURE-TRANSPORT",
+        "message": "credentials are not taken over plain HTTP from another host: set "
+                   "CERTFILE in upsd.conf to serve HTTPS (or HTTP_ALLOW_PLAIN_AUTH on in "
+                   "nutpy.conf)"})
+    assert refused.value.response.headers == []  # no challenge: nobody is asked to type one
 
 
-@pytest.mark.parametrize("header", [None, "Bearer abc", "Basic !!!", basic("admin", "no"),
-                                    "Basic " + base64.b64encode(b"no-colon").decode()])
-def test_missing_or_wrong_credentials_are_401_with_a_challenge(header: str | None) -> None:
+@pytest.mark.parametrize("header", [
+    None, "Bearer abc", "Basic !!!", "Basic", "",
+    "Basic " + _encoded(b"no-colon"),
+    "Basic " + _encoded(b"admin:\xffpw"),  # not UTF-8
+    "Basic YWRt!aW46cHc=",  # admin:pw with a stray character: strict base64 refuses it
+    "Basic YWRtaW46cHc",  # admin:pw without its padding
+    "Basicx " + _encoded(b"admin:pw"),
+    "Digest " + _encoded(b"admin:pw"),
+])
+def test_missing_or_unreadable_credentials_are_401_username_required(
+        header: str | None) -> None:
     with pytest.raises(HttpError) as refused:
-        require_user(_ctx(), _request("127.0.0.1", False, header))
-    response = refused.value.response
-    assert response.status == 401
-    assert ("WWW-Authenticate", 'Basic realm="nutpy", charset="UTF-8"') in response.headers
+        require_user(http_context(users=USERS), _request("127.0.0.1", False, header))
+    assert refusal(refused) == (401, {
+        "error": "USERNAME-REQUIRED",
+        "message": "HTTP Basic credentials from upsd.users are needed"})
+    assert refused.value.response.headers == [CHALLENGE]
+
+
+@pytest.mark.parametrize("pair", [("admin", "no"), ("admin", ""), ("nobody", "pw"),
+                                  ("colon", "p"), ("admin", "pw "), ("Admin", "pw")])
+def test_wrong_credentials_are_401_access_denied(pair: tuple[str, str]) -> None:
+    with pytest.raises(HttpError) as refused:
+        require_user(http_context(users=USERS), _request("::1", False, basic(*pair)))
+    assert refusal(refused) == (401, {"error": "ACCESS-DENIED",
+                                      "message": "wrong user name or password"})
+    assert refused.value.response.headers == [CHALLENGE]
+
+
+@pytest.mark.parametrize(("header", "user"), [
+    ("basic " + _encoded(b"admin:pw"), "admin"),  # the scheme is case-insensitive
+    ("BASIC " + _encoded(b"admin:pw"), "admin"),
+    ("  Basic " + _encoded(b"admin:pw") + "  ", "admin"),  # blanks around the header
+    ("Basic    " + _encoded(b"admin:pw"), "admin"),  # several blanks after the scheme
+    ("Basic " + _encoded(b"colon:p:w"), "colon"),  # the password may hold a colon
+])
+def test_well_formed_credentials_are_taken(header: str, user: str) -> None:
+    assert require_user(http_context(users=USERS), _request("127.0.0.1", False, header)).name \
+        == user
