@@ -228,6 +228,9 @@ async def test_any_other_media_type_is_415(content_type: str | None) -> None:
                      "(char 11)"),
     (b"\xff{}", "the body is not JSON: 'utf-8' codec can't decode byte 0xff in position "
                 "0: invalid start byte"),
+    (b'{"value": NaN}', "the body is not JSON: NaN is not a JSON value"),
+    (b'{"value": -Infinity}', "the body is not JSON: -Infinity is not a JSON value"),
+    (b'{"value": 1e400}', "the body is not JSON: 1e400 is beyond the range of a double"),
     (b"[1]", "the body must be a JSON object"),
     (b"null", "the body must be a JSON object"),
     (b'"text"', "the body must be a JSON object"),

@@ -15,7 +15,8 @@ switch a UPS off.
 from __future__ import annotations
 
 import json
-from typing import Any
+import math
+from typing import Any, NoReturn
 
 from nutpy.frontends.http.auth import require_user
 from nutpy.frontends.http.context import HttpContext
@@ -133,14 +134,28 @@ def int_param(request: Request, name: str, default: int, low: int, high: int) ->
 # ---- writes ---------------------------------------------------------------------------
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is beyond the range of a double")
+    return value
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _json_body(request: Request) -> dict[str, Any]:
     content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise HttpError(415, "INVALID-ARGUMENT",
                         "a write needs a JSON body (Content-Type: application/json)")
     try:
-        body = json.loads(request.body or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        # Python's parser takes NaN and Infinity, and reads 1e400 as inf: none is a
+        # value a UPS could be set to, nor RFC 8259 JSON.
+        body = json.loads(request.body or b"{}", parse_float=_finite,
+                          parse_constant=_no_constant)
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError and the two above
         raise HttpError(400, "INVALID-ARGUMENT", f"the body is not JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise HttpError(400, "INVALID-ARGUMENT", "the body must be a JSON object")
