@@ -11,6 +11,7 @@ _TOK = "nutpy.protocols.tokenizer.xǁTokenizerǁ"
 
 _STATE = "nutpy.frontends.nut.state.xǁClientStateǁ"
 _CONV = "nutpy.frontends.nut.conversation.xǁConversationǁ"
+_REPLIES = "nutpy.frontends.nut.replies.xǁReplyCacheǁ"
 _HANDLERS = "nutpy.frontends.nut.handlers."
 _FLAG = ("starts as None, not False: it is only ever read for its truth (if s.tls, "
          "'ON' if s.tracking ...)")
@@ -71,10 +72,18 @@ EQUIVALENT: dict[str, str] = {
     f"{_STATE}__init____mutmut_11": f"start_tls {_FLAG}",
     f"{_STATE}__init____mutmut_13": f"closing {_FLAG}",
     f"{_CONV}__init____mutmut_3": "requests starts as None, not 0: receive() sets it to "
-        "0 before anything reads it (the listener reads it after each receive)",
+        "0, or cached() to 1 on a hit, before the reactor reads it after each read",
     f"{_CONV}__init____mutmut_4": "requests starts as 1, not 0: as above",
-    f"{_CONV}receive__mutmut_21": "break for continue after a parse error: with "
+    f"{_CONV}receive__mutmut_24": "break for continue after a parse error: with "
         "stop_on_error the tokenizer returns at the error, so it is the last event",
+    f"{_CONV}receive__mutmut_9": "the last request's words start as None, not []: they "
+        "are read only when a request was handled, which sets them",
+    f"{_CONV}receive__mutmut_59": "rfind for find: a read of one request with blank lines "
+        "before it ('\\nGET VAR u v\\n') is kept too; blank lines are no requests, so "
+        "those bytes always get that one reply and the kept answer is as exact",
+    f"{_REPLIES}__init____mutmut_4": "the count of published events starts as None: the "
+        "first look at the cache finds it differs and empties the cache, empty anyway",
+    f"{_REPLIES}__init____mutmut_5": "MAXAGE starts as None: as above",
     f"{_HANDLERS}x__list_ups__mutmut_7": "listing('UPS', None): the subject is read for "
         "its truth only, and None is as false as ''",
     f"{_HANDLERS}x__primary__mutmut_13": _ACTION,
