@@ -36,6 +36,10 @@ _FINDINGS = "nutpy.protocols.identify.findings.xǁProbeǁ"
 _MLSESS = "nutpy.protocols.apcmicrolink.session.xǁSessionǁ"
 _BY_START = "set by start() before anything reads it (the caller's contract: start first)"
 _SSESS = "nutpy.protocols.apcsmart.session.xǁSessionǁ"
+_SCMD = "nutpy.protocols.apcsmart.commands."
+_NAME_CASE = ("the command's name in upper case: instcmd_steps lower-cases it, as NUT "
+              "compares command names without regard to case")
+_CONFIRM = "nutpy.protocols.apcsmart.confirm.xǁStatusGuardǁ"
 _HTTP_API = "nutpy.frontends.http.api."
 _HTTP_AUTH = "nutpy.frontends.http.auth."
 _HEADER_CASE = ("the header's name in upper case: Request.header lower-cases the name it "
@@ -124,6 +128,20 @@ EQUIVALENT: dict[str, str] = {
     "nutpy.protocols.apcsmart.capabilities.x_parse_caps__mutmut_62": _CODEC_CASE,
     "nutpy.protocols.apcsmart.commands.x_at_steps__mutmut_12": _CODEC_CASE,
     "nutpy.protocols.apcsmart.commands.x_string_write_steps__mutmut_18": _CODEC_CASE,
+    f"{_SCMD}x__method__mutmut_42": _NAME_CASE,
+    f"{_SCMD}x__method__mutmut_57": _NAME_CASE,
+    f"{_SCMD}x__method__mutmut_73": "'CS' for 'cs': _shutdown_return lower-cases its "
+        "parameter, as NUT compares it without regard to case",
+    f"{_SCMD}x_killpower_plan__mutmut_41": "sdtype 4's method digit '4' changed: _method "
+        "gives the CS method for every digit it does not know, '4' among them",
+    f"{_SCMD}x_killpower_plan__mutmut_47": "no status for sdtype 0's method: it is digit 0 "
+        "or 1 (S or @awd), which never read it (only the CS method does)",
+    f"{_CONFIRM}reading__mutmut_3": "unexplained starts as None, not 0: it is only read "
+        "for its truth, and stays so when the reading changed nothing",
+    f"{_CONFIRM}battery__mutmut_3": "'confirmed or 1' for 'or 0': 1 is CAL's bit, and only "
+        "the OB bit is read from it",
+    f"{_CONFIRM}_confirm__mutmut_4": "the low-battery hints reset to None, not False: both "
+        "are only read for their truth",
     f"{_SPLIT}__init____mutmut_2": "the first mode None, not ALERTS: _is_alert treats "
         "any mode but RAW and CAPS as ALERTS",
     f"{_SPLIT}__init____mutmut_3": "_overflowed starts as None, not False: read for its "

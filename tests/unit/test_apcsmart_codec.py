@@ -526,10 +526,19 @@ def test_killpower_plan_of_advorder_and_awd() -> None:
     assert [m.name for m in killpower_plan(OL, advorder="01234", awd="5")] == [
         "soft hibernate (S)", "hard hibernate (@5)", "delayed poweroff (K K)",
         "instant poweroff (Z Z)", "forced on-battery soft hibernate (U, S)"]
-    for bad in ({"sdtype": "6"}, {"sdtype": "x"}, {"advorder": "015"}, {"advorder": "0a"},
-                {"awd": "1234"}, {"awd": "1a"}, {"awd": ""}):
-        with pytest.raises(ValueError):
+    # sdtype 1 on battery: S, then @awd (the forced CS hack would send the same S).
+    assert [m.name for m in killpower_plan(OB, sdtype="1")] == [
+        "soft hibernate (S)", "hard hibernate (@000)"]
+    for bad, message in [({"sdtype": "6"}, "sdtype '6': 0 to 5 only"),
+                         ({"sdtype": "x"}, "sdtype 'x': 0 to 5 only"),
+                         ({"advorder": "015"}, "advorder '015': digits 0-4 only"),
+                         ({"advorder": "0a"}, "advorder '0a': digits 0-4 only"),
+                         ({"awd": "1234"}, "awd '1234': up to 3 digits"),
+                         ({"awd": "1a"}, "awd '1a': up to 3 digits"),
+                         ({"awd": ""}, "awd '': up to 3 digits")]:
+        with pytest.raises(ValueError) as refused:
             killpower_plan(OL, **bad)
+        assert str(refused.value) == message
     assert _plan(OL, awd="123") == [(b"@123", True)]
 
 
