@@ -25,6 +25,10 @@ _SPLIT = "nutpy.protocols.apcsmart.framing.xǁSplitterǁ"
 _SVARS = "nutpy.protocols.apcsmart.variables."
 _MLCMD = "nutpy.protocols.apcmicrolink.commands."
 _NIS = "nutpy.protocols.nis."
+_METRICS = "nutpy.frontends.http.metrics.xǁ"
+_UNLABELLED = ("the UPS name given to a family without labels (a one-UPS scrape): "
+               "prometheus_client's add_metric zips label names with values, so "
+               "the extra value is dropped and the sample is the same")
 _SPROBE = "nutpy.protocols.identify.smart.xǁSmartProbeǁ"
 _MLPROBE = "nutpy.protocols.identify.microlink.xǁMicrolinkProbeǁ"
 _FINDINGS = "nutpy.protocols.identify.findings.xǁProbeǁ"
@@ -126,6 +130,19 @@ EQUIVALENT: dict[str, str] = {
     f"{_NIS}x_event_line__mutmut_8": _CODEC_CASE,
     "nutpy.frontends.nis.status.x_status_lines__mutmut_27": "the driver looked up as "
         "'XXXX', not '', when there is none: neither is a key of the cable table",
+
+    # ---- HTTP front end: metrics ---------------------------------------------------
+    f"{_METRICS}Metricsǁregistry__mutmut_2": "auto_describe=None, not False: the registry "
+        "reads it for its truth only",
+    f"{_METRICS}Metricsǁregistry__mutmut_3": "auto_describe=True: register() then runs "
+        "collect() once, only to check its names against the process collector's (process_*, "
+        "never network_ups_tools_* or nutpy_*); every scrape is the same",
+    f"{_METRICS}Metricsǁscrape__mutmut_24": "header('ACCEPT'): Request.header looks "
+        "names up in lower case",
+    f"{_METRICS}Metricsǁscrape__mutmut_25": "'XXXX' for a missing Accept header: "
+        "choose_encoder gives the text format for a header naming no type it knows, as for ''",
+    f"{_METRICS}_UpsCollectorǁ_own__mutmut_98": _UNLABELLED,
+    f"{_METRICS}_UpsCollectorǁ_variables__mutmut_30": _UNLABELLED,
 
     # ---- port identification -------------------------------------------------------
     f"{_SPROBE}__init____mutmut_2": _SET_BY_START,

@@ -526,3 +526,63 @@ def test_batches_are_cut_exactly_when_64_kib_are_held(ctx: ServerContext) -> Non
     data = almost + sixty_four + sixty_four * 1024 + almost + sixty_four
     sizes = [len(batch) for batch in talk.receive(data)]
     assert sizes == [65535 + 64, 65536, 65535 + 64]
+
+
+GET_CHARGE = b"GET VAR Main battery.charge\n"
+
+
+def test_a_read_that_is_one_get_var_answered_with_a_value_is_kept(ctx: ServerContext) -> None:
+    talk = Conversation(Session(ctx, "x"))
+    assert talk.cached(GET_CHARGE) is None  # nothing kept yet: the caller must receive()
+    assert list(talk.receive(GET_CHARGE)) == ['VAR Main battery.charge "100"\n']
+    assert len(ctx.replies) == 1
+    other = Conversation(Session(ctx, "y"))  # the cache is the server's, not the connection's
+    other.requests = 0
+    assert other.cached(GET_CHARGE) == 'VAR Main battery.charge "100"\n'
+    assert other.requests == 1  # a request was served: the client is not idle
+    assert other.cached(b"get var main battery.charge\n") is None  # other bytes, other entry
+    assert list(other.receive(b"get var main battery.charge\n")) == \
+        ['VAR main battery.charge "100"\n']  # the reply echoes the client's spelling
+    assert len(ctx.replies) == 2
+
+
+@pytest.mark.parametrize("data", [
+    b"GET VAR Main nosuch.var\n",  # an error is not kept: it may end without an event
+    b"GET VAR Nobody battery.charge\n",
+    b"LIST VAR Main\n",
+    b"GET DESC Main ups.status\n",
+    b"GET TYPE Main ups.id\n",
+    b"GET NUMLOGINS Main\n",
+    b"VER\n",
+    GET_CHARGE + GET_CHARGE,  # two requests in one read
+    GET_CHARGE + b"GET VAR",  # one request and the start of the next
+])
+def test_only_a_read_of_one_successful_get_var_is_kept(ctx: ServerContext,
+                                                        data: bytes) -> None:
+    talk = Conversation(Session(ctx, "x"))
+    assert list(talk.receive(data))
+    assert len(ctx.replies) == 0
+
+
+def test_a_request_completing_a_partial_line_is_neither_kept_nor_answered_from_the_cache(
+        ctx: ServerContext) -> None:
+    talk = Conversation(Session(ctx, "x"))
+    list(talk.receive(GET_CHARGE))
+    assert list(talk.receive(b"GET VAR Main ")) == []
+    # The tokenizer holds "GET VAR Main ": these bytes end that line, not a request of
+    # their own, whatever the cache holds for them.
+    assert talk.cached(GET_CHARGE) is None
+    assert list(talk.receive(b"battery.charge\n")) == ['VAR Main battery.charge "100"\n']
+    assert len(ctx.replies) == 1  # the read "battery.charge\n" is not kept
+    assert ctx.replies.get(GET_CHARGE) == 'VAR Main battery.charge "100"\n'
+
+
+def test_with_debug_logging_every_request_is_handled_and_logged(
+        ctx: ServerContext, caplog: pytest.LogCaptureFixture) -> None:
+    talk = Conversation(Session(ctx, "x"))
+    list(talk.receive(GET_CHARGE))
+    caplog.set_level(logging.DEBUG, logger="nutpy.server")
+    assert talk.cached(GET_CHARGE) is None
+    assert list(talk.receive(GET_CHARGE)) == ['VAR Main battery.charge "100"\n']
+    assert [r.getMessage() for r in caplog.records] == \
+        ["client x: GET VAR Main battery.charge"]
