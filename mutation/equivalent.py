@@ -27,6 +27,10 @@ _SVARS = "nutpy.protocols.apcsmart.variables."
 _MLCMD = "nutpy.protocols.apcmicrolink.commands."
 _NIS = "nutpy.protocols.nis."
 _METRICS = "nutpy.frontends.http.metrics.xǁ"
+_SSE = "nutpy.frontends.http.events."
+_BATCHED = ("no context or filter for the events batched after the first: only a Resync "
+            "reads them, and a Resync always comes first (the subscription hands it out "
+            "before anything queued, and nothing is published while the batch is made)")
 _UNLABELLED = ("the UPS name given to a family without labels (a one-UPS scrape): "
                "prometheus_client's add_metric zips label names with values, so "
                "the extra value is dropped and the sample is the same")
@@ -185,6 +189,10 @@ EQUIVALENT: dict[str, str] = {
         "choose_encoder gives the text format for a header naming no type it knows, as for ''",
     f"{_METRICS}_UpsCollectorǁ_own__mutmut_98": _UNLABELLED,
     f"{_METRICS}_UpsCollectorǁ_variables__mutmut_30": _UNLABELLED,
+    f"{_SSE}xǁ_Filterǁwants__mutmut_1": "a Resync refused by the filter: the feed never "
+        "offers one to it (the subscription makes the Resync itself, past the filter)",
+    f"{_SSE}x__from_feed__mutmut_10": _BATCHED,
+    f"{_SSE}x__from_feed__mutmut_11": _BATCHED,
 
     # ---- port identification -------------------------------------------------------
     f"{_SPROBE}__init____mutmut_2": _SET_BY_START,

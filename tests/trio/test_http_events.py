@@ -14,6 +14,7 @@ import trio.testing
 
 from nutpy.frontends.http.context import HttpContext
 from nutpy.frontends.http.events import events
+from nutpy.frontends.http.responses import HttpError
 from nutpy.history.chronicle import Entry, Kind
 from nutpy.store import (
     CommandFinished,
@@ -24,7 +25,7 @@ from nutpy.store import (
     SetVar,
     Store,
 )
-from tests.support.http_requests import http_context, http_request
+from tests.support.http_requests import http_context, http_request, refusal
 
 WALL = 1_800_000_000.25
 
@@ -139,8 +140,11 @@ async def test_a_finished_command_names_what_was_asked_and_by_whom(
 
 @pytest.mark.parametrize(("query", "wanted"), [
     ({"type": "status"}, ["status"]),
-    ({"type": ["variable", "availability"]}, ["variable", "variable", "availability"]),
-    ({"type": "variable", "variable": "UPS.STATUS"}, ["variable"]),
+    ({"type": ["variable", "availability"]}, ["variable battery.charge", "variable ups.status",
+                                              "availability"]),
+    ({"type": "variable", "variable": "UPS.STATUS"}, ["variable ups.status"]),
+    ({"variable": ["battery.charge", "nosuch"]}, ["variable battery.charge", "status",
+                                                  "availability"]),
     ({"ups": "Other"}, ["availability"]),
 ])
 async def test_filters_let_through_only_what_was_asked(query: dict[str, str | list[str]],
@@ -152,7 +156,8 @@ async def test_filters_let_through_only_what_was_asked(query: dict[str, str | li
         main.set("battery.charge", "90")
         main.set("ups.status", "OB")
         other.mark_stale()
-    assert [kind for kind, _ in browser.changes()] == wanted
+    assert [f"{kind} {data['name']}" if kind == "variable" else kind
+            for kind, data in browser.changes()] == wanted
 
 
 async def test_the_event_log_is_streamed_with_its_ids_for_the_ups_asked(
@@ -194,3 +199,18 @@ async def test_a_stream_that_fell_behind_gets_resync_then_a_fresh_snapshot() -> 
     kinds = [kind for kind, _ in browser.changes()]
     assert kinds == ["resync", "snapshot"]
     assert browser.changes()[0] == ("resync", {"lost": 300})
+
+
+@pytest.mark.parametrize(("query", "status", "body"), [
+    ({"ups": ["Main", "nosuch"]}, 404,
+     {"error": "UNKNOWN-UPS", "message": "no UPS called 'nosuch'"}),
+    ({"type": ["status,Log", "snapshot"]}, 400,
+     {"error": "INVALID-ARGUMENT", "message": "unknown event type(s): Log, snapshot; known: "
+      "availability, capabilities, clients, command, fsd, log, status, ups-added, "
+      "ups-removed, variable"}),
+])
+async def test_a_stream_asked_for_what_does_not_exist_is_refused(
+        query: dict[str, list[str]], status: int, body: dict[str, str]) -> None:
+    with pytest.raises(HttpError) as refused:
+        await events(_context(), http_request(query=query))
+    assert refusal(refused) == (status, body)
