@@ -157,6 +157,19 @@ def markdown(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
+def equivalents_markdown(modules: Sequence[str]) -> str:
+    """mutation/equivalent.py as docs/testing.md lists it: by module, each with why."""
+    parts: list[str] = []
+    for module in modules:
+        entries = [(name, why) for name, why in EQUIVALENT.items() if module_of(name) == module]
+        if entries:
+            parts.append(f"**`{module}`**\n")
+            parts.extend(f"- `{name.removeprefix(module + '.')}`: {why.rstrip('.')}."
+                         for name, why in entries)
+            parts.append("")
+    return "\n".join(parts)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mutation.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -165,11 +178,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="mutants tried at once (default 2, or MUTATE_JOBS)")
     parser.add_argument("--report", action="store_true",
                         help="only print the table of the last runs")
+    parser.add_argument("--equivalents", action="store_true",
+                        help="only print mutation/equivalent.py as docs/testing.md lists it")
     args = parser.parse_args(argv)
     files = {m: path for m, path in core_modules().items()
              if not args.modules or any(part in m for part in args.modules)}
     if not files:
         parser.error(f"no core module matches {' '.join(args.modules)}")
+    if args.equivalents:
+        print(equivalents_markdown(list(files)))
+        return 0
     seconds: dict[str, float] = {}
     if not args.report:
         for module, path in files.items():
