@@ -140,6 +140,9 @@ EQUIVALENT: dict[str, str] = {
         "gives the CS method for every digit it does not know, '4' among them",
     f"{_SCMD}x_killpower_plan__mutmut_47": "no status for sdtype 0's method: it is digit 0 "
         "or 1 (S or @awd), which never read it (only the CS method does)",
+    f"{_CONFIRM}__init____mutmut_5": "the low-battery hint starts as None, not False: it "
+        "is only read for its truth",
+    f"{_CONFIRM}__init____mutmut_7": "low battery by runtime starts as None: as above",
     f"{_CONFIRM}reading__mutmut_3": "unexplained starts as None, not 0: it is only read "
         "for its truth, and stays so when the reading changed nothing",
     f"{_CONFIRM}battery__mutmut_3": "'confirmed or 1' for 'or 0': 1 is CAL's bit, and only "
@@ -151,7 +154,7 @@ EQUIVALENT: dict[str, str] = {
     f"{_SPLIT}__init____mutmut_3": "_overflowed starts as None, not False: read for its "
         "truth only",
     f"{_SPLIT}clear__mutmut_1": "_overflowed reset to None: as above",
-    f"{_SPLIT}clear__mutmut_3": "the mode reset to None: as for __init__",
+    f"{_SPLIT}clear__mutmut_5": "the mode reset to None: as for __init__",
 
     # ---- APC Microlink codec ------------------------------------------------------
     f"{_MLCMD}x__int_bytes__mutmut_5": _BIG,
