@@ -20,19 +20,8 @@ from nutpy.frontends.http.responses import HttpError
 from nutpy.frontends.http.server import Request, Response
 from nutpy.history.recorder import Recorder
 from nutpy.store import Store, UpsState
+from tests.support.users import USERS
 
-USERS = b"""
-[admin]
-  password = pw
-  actions = SET FSD
-  instcmds = test.battery.start
-[mon]
-  password = mp
-  upsmon primary
-[sec]
-  password = sp
-  upsmon secondary
-"""
 JSON = {"content-type": "application/json"}
 
 

@@ -27,7 +27,8 @@ from nutpy.frontends.http.server import (
 from nutpy.frontends.nut.listener import open_listeners
 from nutpy.history.recorder import Recorder
 from nutpy.store import InstCmd, Request, Result, Store, UpsState
-from tests.support.http_requests import USERS, rack_ups
+from tests.support.http_requests import rack_ups
+from tests.support.users import USERS
 
 ADMIN = ("admin", "pw")
 JSON = {"Content-Type": "application/json"}

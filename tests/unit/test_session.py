@@ -17,19 +17,7 @@ from nutpy.frontends.nut.tracking import Tracking
 from nutpy.protocols.nut import Err, ProtocolError, err_line
 from nutpy.store import InstCmd, Request, Result, SetVar, Store
 from tests.support.clocks import Clock
-
-USERS = b"""
-[admin]
-  password = pw
-  actions = SET FSD
-  instcmds = test.battery.start
-[mon]
-  password = mp
-  upsmon primary
-[sec]
-  password = sp
-  upsmon secondary
-"""
+from tests.support.users import USERS
 
 
 @pytest.fixture
