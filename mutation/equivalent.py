@@ -157,6 +157,7 @@ EQUIVALENT: dict[str, str] = {
     f"{_SPLIT}clear__mutmut_5": "the mode reset to None: as for __init__",
 
     # ---- APC Microlink codec ------------------------------------------------------
+    "nutpy.protocols.apcmicrolink.layout.xǁ_Parserǁnumber__mutmut_9": _BIG,
     f"{_MLCMD}x__int_bytes__mutmut_5": _BIG,
     f"{_MLCMD}x_encode_command__mutmut_21": _BIG,
     f"{_MLCMD}x_encode_command__mutmut_25": "the mask keeps one bit more (bit 8*size): no "

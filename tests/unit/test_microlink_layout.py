@@ -1,0 +1,53 @@
+"""The Microlink descriptor parser at the edges of the blob, and what Layout refuses.
+
+Blobs are built by hand: 12 bytes where page 0 would be, then the descriptor
+bytecode (``parse_descriptor`` starts at offset 12, as on a real unit).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from nutpy.protocols.apcmicrolink.framing import MicrolinkError
+from nutpy.protocols.apcmicrolink.layout import Field, Header, Layout, parse_descriptor
+
+H = bytes.fromhex
+
+
+def _page0(width: int, data_pointer: int) -> bytes:
+    """Page 0 with the descriptor flag set, descriptor version 1, and a data pointer."""
+    return bytes([1, width, 2, 0, 1, 1, 0x08, 0, 1, 0]) + data_pointer.to_bytes(2, "big")
+
+
+def test_a_descriptor_may_end_with_the_blob_after_a_usage_or_its_limits() -> None:
+    # 40, then 41 FC 01 FA 64 0A (max 0x64, min 0x0A): the blob ends on the min byte.
+    fields = parse_descriptor(bytes(12) + H("4041FC01FA640A"), 100)
+    assert fields == {"40": Field("40", 100, 2),
+                      "41": Field("41", 102, 1, limits=(0x0A, 0x64))}
+    assert parse_descriptor(bytes(12) + H("40"), 7) == {"40": Field("40", 7, 2)}
+
+
+def test_limits_that_run_past_the_blob_are_refused_as_such() -> None:
+    with pytest.raises(MicrolinkError) as refused:
+        parse_descriptor(bytes(12) + H("41FC01FA64"), 100)  # the min byte is missing
+    assert str(refused.value) == "descriptor runs past the end of the blob"
+
+
+def test_a_usage_ending_on_the_last_byte_of_the_blob_fits_one_past_it_does_not() -> None:
+    code = H("40FFF6")  # one 2-byte usage
+    blob = bytes(12) + code + bytes(32 - 12 - len(code))  # two 16-byte pages
+    fits = Layout.from_blob(Header.parse(_page0(16, 0x010E)), blob)  # page 1, offset 14
+    assert fits.fields["40"] == Field("40", 30, 2)
+    with pytest.raises(MicrolinkError) as refused:
+        Layout.from_blob(Header.parse(_page0(16, 0x010F)), blob)  # 31 + 2 > 32
+    assert str(refused.value) == "usage 40 lies past the last page"
+
+
+def test_a_skipped_usage_takes_data_space_but_is_no_field() -> None:
+    code = H("F54041FFF6")  # F5: 40 is skipped, 41 follows it in the data area
+    blob = bytes(12) + code + bytes(64)
+    lay = Layout.from_blob(Header.parse(_page0(16, 0x0100 | 40)), blob)
+    assert lay.fields["40"] == Field("40", 56, 2, skipped=True)
+    assert lay.field("40") is None
+    assert lay.field("41") == Field("41", 58, 2)
+    assert lay.field("42") is None
