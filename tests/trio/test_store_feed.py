@@ -176,14 +176,15 @@ async def test_command_results_are_published_before_the_sender_hears() -> None:
     def sender_hears(result: Result) -> None:
         order.append(f"sender {result.name}")
 
+    command = InstCmd("load.off", None, sender_hears)
     with store.feed.subscribe(want=lambda e: isinstance(e, CommandFinished)) as feed:
-        assert ups.submit(InstCmd("load.off", None, sender_hears))
+        assert ups.submit(command)
         request = receive.receive_nowait()
         assert request.on_result is not None
         request.on_result(Result.FAILED)
         event = feed.receive_nowait()
-    assert isinstance(event, CommandFinished) and event.result is Result.FAILED
-    assert isinstance(event.request, InstCmd) and event.request.command == "load.off"
+    # The UPS, the wall time, and the request as its sender made it.
+    assert event == CommandFinished("u", 1000.0, command, Result.FAILED)
     assert order == ["sender FAILED"]
 
 
