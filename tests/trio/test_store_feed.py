@@ -25,7 +25,7 @@ from nutpy.store import (
     UpsRemoved,
     VariableChanged,
 )
-from tests.support.aio import record_availability
+from tests.support.aio import watching_ages
 
 
 def _store(now: float = 0.0) -> Store:
@@ -132,17 +132,11 @@ async def test_data_that_ages_out_is_published_stale_once(
         autojump_clock: trio.testing.MockClock) -> None:
     store = Store(maxage=15)
     ups = store.add("u")
-    seen: list[tuple[float, Availability]] = []
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(store.watch_ages)
-        nursery.start_soon(record_availability, store, seen)
-        await trio.testing.wait_all_tasks_blocked()
+    async with watching_ages(store) as seen:
         for _ in range(10):  # a driver polling every 2 s: fresh, and nobody wakes
             ups.mark_fresh(trio.current_time())
             await trio.sleep(2)
         await trio.sleep(30)  # then silence
-        nursery.cancel_scope.cancel()
     assert [(round(t, 2), state) for t, state in seen] == [
         (0.0, Availability.OK), (33.0, Availability.DATA_STALE)]
 

@@ -27,7 +27,7 @@ from nutpy.store import (
     VariableChanged,
 )
 from nutpy.store.feed import Subscription
-from tests.support.aio import record_availability
+from tests.support.aio import watching_ages
 
 AT = 1000.0
 
@@ -229,17 +229,11 @@ async def test_a_shorter_maxage_wakes_the_age_watch(
         autojump_clock: trio.testing.MockClock) -> None:
     store = Store(maxage=15)
     ups = store.add("u")
-    seen: list[tuple[float, Availability]] = []
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(store.watch_ages)
-        nursery.start_soon(record_availability, store, seen)
-        await trio.testing.wait_all_tasks_blocked()
+    async with watching_ages(store) as seen:
         ups.mark_fresh(trio.current_time())
         await trio.sleep(2)
         store.maxage = 5  # the data, 2 s old, turns stale 3 s from now, not 13
         await trio.sleep(10)
-        nursery.cancel_scope.cancel()
     assert [(round(t, 3), state) for t, state in seen] == [
         (0.0, Availability.OK), (5.001, Availability.DATA_STALE)]
     assert store.maxage == 5
@@ -351,18 +345,12 @@ async def test_fresh_data_after_an_age_out_is_published_ok_again(
         autojump_clock: trio.testing.MockClock) -> None:
     store = Store(maxage=15)
     ups = store.add("u")
-    seen: list[tuple[float, Availability]] = []
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(store.watch_ages)
-        nursery.start_soon(record_availability, store, seen)
-        await trio.testing.wait_all_tasks_blocked()
+    async with watching_ages(store) as seen:
         ups.mark_fresh(trio.current_time())
         await trio.sleep(20)  # the driver kept its link but read nothing: stale by age
         assert ups.link is Link.FRESH
         ups.mark_fresh(trio.current_time())
         await trio.sleep(20)  # and the watch counts from the new read
-        nursery.cancel_scope.cancel()
     assert [(round(t, 3), state) for t, state in seen] == [
         (0.0, Availability.OK), (15.001, Availability.DATA_STALE),
         (20.0, Availability.OK), (35.001, Availability.DATA_STALE)]
