@@ -13,6 +13,16 @@ _STATE = "nutpy.frontends.nut.state.xǁClientStateǁ"
 _CONV = "nutpy.frontends.nut.conversation.xǁConversationǁ"
 _REPLIES = "nutpy.frontends.nut.replies.xǁReplyCacheǁ"
 _HANDLERS = "nutpy.frontends.nut.handlers."
+_UPS = "nutpy.store.state.xǁUpsStateǁ"
+_STORE = "nutpy.store.state.xǁStoreǁ"
+_WAKES = ("wait_available wakes for more events than this UPS's AvailabilityChanged: it "
+          "reads availability() again after each and waits on, and availability() turns "
+          "OK only by mark_fresh or a MAXAGE change, each published as that event (the "
+          "latter by watch_ages, which serve runs; killpower's own store keeps MAXAGE)")
+_SWEEP = ("watch_ages judges each UPS at the store's clock read again at once instead of "
+          "at the sweep's one reading: the same time under the mock clock, a few "
+          "microseconds later under trio's real one, as if the sweep had woken that much "
+          "later (its deadline is computed afterwards either way)")
 _FLAG = ("starts as None, not False: it is only ever read for its truth (if s.tls, "
          "'ON' if s.tracking ...)")
 _ACTION = ("the action's name in lower case: User.may upper-cases it, as upsd compares "
@@ -101,6 +111,17 @@ EQUIVALENT: dict[str, str] = {
     f"{_HANDLERS}x_login__mutmut_13": _ACTION,
     "nutpy.frontends.nut.tracking.xǁTrackingǁadd__mutmut_3": _POPITEM,
     "nutpy.frontends.nut.tracking.xǁTrackingǁpurge__mutmut_7": _POPITEM,
+    # ---- the store -------------------------------------------------------------
+    "nutpy.store.feed.xǁSubscriptionǁ__init____mutmut_6": "_lost starts as None, not 0: it "
+        "is read for its truth until the first overflow sets it to a count",
+    f"{_UPS}mark_fresh__mutmut_5": "'link is FRESH or ...' differs only on a FRESH link "
+        "published OK (a link not FRESH is never published OK), which it re-assesses: "
+        "0 s old against a MAXAGE of at least 1 (upsd.conf refuses less), still OK",
+    f"{_UPS}flags__mutmut_4": "get('UPS.STATUS'): get lower-cases the name it looks up",
+    f"{_UPS}wait_available__mutmut_1": _WAKES,
+    f"{_UPS}wait_available__mutmut_3": _WAKES,
+    f"{_STORE}watch_ages__mutmut_2": _SWEEP,
+    f"{_STORE}watch_ages__mutmut_3": _SWEEP,
     # ---- HTTP front end: the JSON API and its credentials ------------------------------
     f"{_HTTP_AUTH}x__basic__mutmut_17": "decode('UTF-8') for decode('utf-8'): codec names "
         "are case-insensitive",

@@ -27,6 +27,19 @@ async def record_availability(store: Store, seen: list[tuple[float, Availability
 
 
 @asynccontextmanager
+async def watching_ages(store: Store) -> AsyncIterator[list[tuple[float, Availability]]]:
+    """Run the store's age watch for the block; yields the (trio time, new
+    availability) of each change published meanwhile."""
+    seen: list[tuple[float, Availability]] = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(store.watch_ages)
+        nursery.start_soon(record_availability, store, seen)
+        await trio.testing.wait_all_tasks_blocked()
+        yield seen
+        nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
 async def wired(link: SimLink) -> AsyncIterator[trio.abc.Stream]:
     """The host's end of an in-memory line that ``link`` serves, until the block ends."""
     host, device = trio.testing.memory_stream_pair()

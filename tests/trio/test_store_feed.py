@@ -25,7 +25,7 @@ from nutpy.store import (
     UpsRemoved,
     VariableChanged,
 )
-from tests.support.aio import record_availability
+from tests.support.aio import watching_ages
 
 
 def _store(now: float = 0.0) -> Store:
@@ -132,17 +132,11 @@ async def test_data_that_ages_out_is_published_stale_once(
         autojump_clock: trio.testing.MockClock) -> None:
     store = Store(maxage=15)
     ups = store.add("u")
-    seen: list[tuple[float, Availability]] = []
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(store.watch_ages)
-        nursery.start_soon(record_availability, store, seen)
-        await trio.testing.wait_all_tasks_blocked()
+    async with watching_ages(store) as seen:
         for _ in range(10):  # a driver polling every 2 s: fresh, and nobody wakes
             ups.mark_fresh(trio.current_time())
             await trio.sleep(2)
         await trio.sleep(30)  # then silence
-        nursery.cancel_scope.cancel()
     assert [(round(t, 2), state) for t, state in seen] == [
         (0.0, Availability.OK), (33.0, Availability.DATA_STALE)]
 
@@ -176,14 +170,15 @@ async def test_command_results_are_published_before_the_sender_hears() -> None:
     def sender_hears(result: Result) -> None:
         order.append(f"sender {result.name}")
 
+    command = InstCmd("load.off", None, sender_hears)
     with store.feed.subscribe(want=lambda e: isinstance(e, CommandFinished)) as feed:
-        assert ups.submit(InstCmd("load.off", None, sender_hears))
+        assert ups.submit(command)
         request = receive.receive_nowait()
         assert request.on_result is not None
         request.on_result(Result.FAILED)
         event = feed.receive_nowait()
-    assert isinstance(event, CommandFinished) and event.result is Result.FAILED
-    assert isinstance(event.request, InstCmd) and event.request.command == "load.off"
+    # The UPS, the wall time, and the request as its sender made it.
+    assert event == CommandFinished("u", 1000.0, command, Result.FAILED)
     assert order == ["sender FAILED"]
 
 

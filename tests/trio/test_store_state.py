@@ -12,19 +12,22 @@ from nutpy.store import (
     Availability,
     AvailabilityChanged,
     CapabilitiesChanged,
+    ClientsChanged,
     Event,
     InstCmd,
     Link,
+    Refusal,
     Request,
     RequestRefused,
     Result,
+    StatusChanged,
     Store,
     UpsAdded,
     UpsRemoved,
     VariableChanged,
 )
 from nutpy.store.feed import Subscription
-from tests.support.aio import record_availability
+from tests.support.aio import watching_ages
 
 AT = 1000.0
 
@@ -226,17 +229,128 @@ async def test_a_shorter_maxage_wakes_the_age_watch(
         autojump_clock: trio.testing.MockClock) -> None:
     store = Store(maxage=15)
     ups = store.add("u")
-    seen: list[tuple[float, Availability]] = []
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(store.watch_ages)
-        nursery.start_soon(record_availability, store, seen)
-        await trio.testing.wait_all_tasks_blocked()
+    async with watching_ages(store) as seen:
         ups.mark_fresh(trio.current_time())
         await trio.sleep(2)
         store.maxage = 5  # the data, 2 s old, turns stale 3 s from now, not 13
         await trio.sleep(10)
-        nursery.cancel_scope.cancel()
     assert [(round(t, 3), state) for t, state in seen] == [
         (0.0, Availability.OK), (5.001, Availability.DATA_STALE)]
     assert store.maxage == 5
+
+
+def test_a_flag_given_alone_keeps_the_others() -> None:
+    store = _store()
+    ups = store.add("u")
+    ups.set("ups.id", "a", writable=True, string=True, aux=8)
+    ups.set("ups.id", "a", writable=False)
+    ups.set("ups.id", "b", string=False)
+    var = ups.get("ups.id")
+    assert var is not None
+    assert (var.value, var.writable, var.string, var.aux) == ("b", False, False, 8)
+    ups.set("ups.id", "b", writable=True, string=True)
+    assert (var.aux, var.refusal("12345678"), var.refusal("123456789")) == (
+        8, None, Refusal.TOO_LONG)
+
+
+def test_deleting_a_variable_that_is_not_there_does_nothing() -> None:
+    store = _store()
+    ups = store.add("u")
+    ups.set("battery.charge", "100")
+    with store.feed.subscribe() as changes:
+        ups.delete("battery.runtime")
+        assert _drain(changes) == []
+    assert list(ups.variables) == ["battery.charge"]
+
+
+def test_enums_or_ranges_given_during_a_discovery_describe_the_variable() -> None:
+    store = _store()
+    ups = store.add("u")
+    for name in ("input.sensitivity", "ups.delay.shutdown"):
+        ups.set(name, "1", writable=True)
+    ups.set_enums("input.sensitivity", ["1", "2"])
+    ups.set_ranges("ups.delay.shutdown", [(0, 600)])
+    ups.mark_fresh(0.0)
+    ups.begin_discovery()
+    for name in ("INPUT.SENSITIVITY", "UPS.DELAY.SHUTDOWN"):
+        ups.set(name, "1")  # the flag not given again ...
+    ups.set_enums("Input.Sensitivity", ["1", "2"])  # ... but the values are
+    ups.set_ranges("Ups.Delay.Shutdown", [(0, 600)])
+    with store.feed.subscribe() as changes:
+        ups.mark_fresh(1.0)
+        assert _drain(changes) == []
+    sensitivity, delay = ups.get("input.sensitivity"), ups.get("ups.delay.shutdown")
+    assert sensitivity is not None and delay is not None
+    assert (sensitivity.writable, sensitivity.enums) == (True, ["1", "2"])
+    assert (delay.writable, delay.ranges) == (True, [(0, 600)])
+
+
+def test_a_discovery_clears_every_flag_of_a_variable_no_longer_described() -> None:
+    store = _store()
+    ups = store.add("u")
+    ups.set("ups.id", "old", writable=True, string=True, aux=8)  # no enums, no ranges
+    ups.set("ups.mfr", "APC")
+    ups.set_enums("ups.mfr", ["APC"])  # enums without the writable flag
+    ups.mark_fresh(0.0)
+    ups.begin_discovery()
+    ups.set("ups.id", "new")
+    ups.set("ups.mfr", "APC")
+    with store.feed.subscribe() as changes:
+        ups.mark_fresh(1.0)
+        assert _drain(changes) == [CapabilitiesChanged("u", AT)] * 2
+    ident, mfr = ups.get("ups.id"), ups.get("ups.mfr")
+    assert ident is not None and mfr is not None
+    assert (ident.value, ident.writable, ident.string, ident.aux) == ("new", False, False, 0)
+    assert (mfr.writable, mfr.enums) == (False, [])
+
+
+def test_a_driver_gone_in_mid_discovery_starts_afresh() -> None:
+    store = _store()
+    ups = store.add("u")
+    ups.set("ups.id", "a")
+    ups.begin_discovery()
+    ups.set("ups.id", "b")
+    ups.disconnect()  # the discovery goes with the driver
+    ups.set("battery.charge", "90")
+    ups.mark_fresh(1.0)
+    ups.set("ups.load", "10")
+    ups.mark_fresh(2.0)  # no discovery under way: nothing is dropped
+    assert sorted(ups.variables) == ["battery.charge", "ups.load"]
+    assert ups.availability() is Availability.OK
+
+
+def test_only_a_client_logged_in_is_counted_out() -> None:
+    store = _store()
+    ups = store.add("u")
+    ups.login(1, "127.0.0.1")
+    with store.feed.subscribe() as changes:
+        ups.logout(2)  # never logged in
+        ups.logout(1)
+        assert _drain(changes) == [ClientsChanged("u", AT, 0)]
+    assert ups.logins == {}
+
+
+def test_a_status_change_under_fsd_reports_the_latch_on_both_sides() -> None:
+    store = _store()
+    ups = store.add("u")
+    ups.set("ups.status", "OB")
+    ups.set_fsd()
+    with store.feed.subscribe(want=lambda e: isinstance(e, StatusChanged)) as changes:
+        ups.set("ups.status", "OB LB")
+        ups.set("ups.status", "ob lb")  # case only: no change
+        assert _drain(changes) == [StatusChanged("u", AT, ("FSD", "OB"), ("FSD", "OB", "LB"))]
+
+
+async def test_fresh_data_after_an_age_out_is_published_ok_again(
+        autojump_clock: trio.testing.MockClock) -> None:
+    store = Store(maxage=15)
+    ups = store.add("u")
+    async with watching_ages(store) as seen:
+        ups.mark_fresh(trio.current_time())
+        await trio.sleep(20)  # the driver kept its link but read nothing: stale by age
+        assert ups.link is Link.FRESH
+        ups.mark_fresh(trio.current_time())
+        await trio.sleep(20)  # and the watch counts from the new read
+    assert [(round(t, 3), state) for t, state in seen] == [
+        (0.0, Availability.OK), (15.001, Availability.DATA_STALE),
+        (20.0, Availability.OK), (35.001, Availability.DATA_STALE)]

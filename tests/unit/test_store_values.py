@@ -11,6 +11,9 @@ from nutpy.store.state import atoi
 @pytest.mark.parametrize(("text", "number"), [
     ("42", 42), ("  -7x", -7), ("+3", 3), ("", 0), ("abc", 0), ("-", 0), ("12.9", 12),
     ("\u00b2", 0), ("1\u00b9", 1), ("\u0663", 0),  # not ASCII digits: C's atoi stops there
+    (" \t\n\r\v\f-8", -8),  # C's isspace: exactly these six are skipped
+    ("\x1c5", 0), ("\x1f5", 0), ("\u00a05", 0), ("\u20035", 0),  # Python's, not C's
+    ("X5", 0), ("XX 5", 0),
 ])
 def test_atoi_reads_as_c_does(text: str, number: int) -> None:
     assert atoi(text) == number
