@@ -51,3 +51,21 @@ def test_a_skipped_usage_takes_data_space_but_is_no_field() -> None:
     assert lay.field("40") is None
     assert lay.field("41") == Field("41", 58, 2)
     assert lay.field("42") is None
+
+
+def test_f4_opens_a_block_that_adds_nothing_to_the_path() -> None:
+    # F8 02 { F4 { 40 } 41 } F6: both usages are in namespace 2.
+    fields = parse_descriptor(bytes(12) + H("F802F440FF41FFF6"), 0)
+    assert fields == {"2:40": Field("2:40", 0, 2), "2:41": Field("2:41", 2, 2)}
+
+
+def test_a_collection_at_the_top_level_names_its_usages_without_a_namespace() -> None:
+    fields = parse_descriptor(bytes(12) + H("FE3EB6FFFD3D01B6FFF6"), 0)
+    assert list(fields) == ["3E.B6", "3D[0].B6"]
+
+
+@pytest.mark.parametrize("code", ["F8", "FE", "FD3D"])
+def test_a_token_whose_argument_is_past_the_blob_is_refused(code: str) -> None:
+    with pytest.raises(MicrolinkError) as refused:
+        parse_descriptor(bytes(12) + H(code), 0)
+    assert str(refused.value) == "descriptor runs past the end of the blob"

@@ -137,8 +137,7 @@ class _Parser:
                 pos += 1 + 2 * size
             else:
                 break
-        sep = "" if not path or path[-1] in ":." else "."
-        name = f"{path}{sep}{ident:X}"
+        name = f"{path}{ident:X}"  # a path is empty or ends in ":" or "." (see block)
         self.fields.setdefault(name, Field(name, self.data, size, skipped, limits))
         self.data += size
         return pos
