@@ -69,3 +69,29 @@ def test_a_token_whose_argument_is_past_the_blob_is_refused(code: str) -> None:
     with pytest.raises(MicrolinkError) as refused:
         parse_descriptor(bytes(12) + H(code), 0)
     assert str(refused.value) == "descriptor runs past the end of the blob"
+
+
+def test_a_collection_repeated_no_times_takes_no_field_and_no_data() -> None:
+    # 40, FD 3D 00 { B6 84 }, 41: the body is read past, not taken as 40's neighbours.
+    fields = parse_descriptor(bytes(12) + H("40FD3D00B684FF41FFF6"), 0)
+    assert fields == {"40": Field("40", 0, 2), "41": Field("41", 2, 2)}
+
+
+def test_page_0_shorter_than_12_bytes_is_refused_with_its_length() -> None:
+    with pytest.raises(MicrolinkError) as refused:
+        Header.parse(bytes(11))
+    assert str(refused.value) == "page 0 is 11 bytes, need 12"
+
+
+@pytest.mark.parametrize(("code", "message"), [
+    ("4000", "invalid descriptor token 00 at 13"),
+    ("40E0", "invalid descriptor token E0 at 13"),
+])
+def test_a_token_no_descriptor_uses_is_refused_with_its_place(code: str, message: str) -> None:
+    with pytest.raises(MicrolinkError) as refused:
+        parse_descriptor(bytes(12) + H(code), 0)
+    assert str(refused.value) == message
+
+
+def test_the_last_usage_token_below_e0_is_a_usage() -> None:
+    assert list(parse_descriptor(bytes(12) + H("DFFFF6"), 0)) == ["DF"]

@@ -106,7 +106,11 @@ class _Parser:
                 pos = self.block(pos + 1, f"{path}{self.byte(pos):X}.")
             elif token == 0xFD:
                 ident, count = self.byte(pos), self.byte(pos + 1)
-                end = pos + 2
+                if count == 0:  # a body repeated no times: read to its end, keep nothing
+                    fields, data = dict(self.fields), self.data
+                    pos = self.block(pos + 2, f"{path}{ident:X}[0].")
+                    self.fields, self.data = fields, data
+                    continue
                 for i in range(count):  # the body repeats, data index by index
                     end = self.block(pos + 2, f"{path}{ident:X}[{i}].")
                 pos = end
