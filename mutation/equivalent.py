@@ -179,6 +179,8 @@ EQUIVALENT: dict[str, str] = {
 
     # ---- APC Microlink codec ------------------------------------------------------
     "nutpy.protocols.apcmicrolink.layout.xǁ_Parserǁnumber__mutmut_9": _BIG,
+    "nutpy.protocols.apcmicrolink.layout.xǁHeaderǁparse__mutmut_29": _BIG,
+    "nutpy.protocols.apcmicrolink.layout.xǁHeaderǁparse__mutmut_40": _BIG,
     f"{_MLCMD}x__int_bytes__mutmut_5": _BIG,
     f"{_MLCMD}x_encode_command__mutmut_21": _BIG,
     f"{_MLCMD}x_encode_command__mutmut_25": "the mask keeps one bit more (bit 8*size): no "
