@@ -35,6 +35,9 @@ _SET_BY_START = "set by start() before anything reads it (a probe's contract: st
 _SPLIT = "nutpy.protocols.apcsmart.framing.xǁSplitterǁ"
 _SVARS = "nutpy.protocols.apcsmart.variables."
 _MLCMD = "nutpy.protocols.apcmicrolink.commands."
+_MLVARS = "nutpy.protocols.apcmicrolink.variables."
+_UNSIGNED_NONE = ("signed=None for signed=False: int.from_bytes reads it for its truth "
+                  "only")
 _NIS = "nutpy.protocols.nis."
 _METRICS = "nutpy.frontends.http.metrics.xǁ"
 _SSE = "nutpy.frontends.http.events."
@@ -179,6 +182,16 @@ EQUIVALENT: dict[str, str] = {
 
     # ---- APC Microlink codec ------------------------------------------------------
     "nutpy.protocols.apcmicrolink.layout.xǁ_Parserǁnumber__mutmut_9": _BIG,
+    f"{_MLVARS}x__fixed_text__mutmut_12": "rstrip('XX0XX') for rstrip('0'): the text is "
+        "digits, a sign and a point, so only its zeros are in either set",
+    f"{_MLVARS}x__fixed_text__mutmut_13": "rstrip('XX.XX') for rstrip('.'): as above, for "
+        "the point",
+    f"{_MLVARS}x_format_value__mutmut_28": _UNSIGNED_NONE,
+    f"{_MLVARS}x_format_value__mutmut_37": _UNSIGNED_NONE,
+    f"{_MLVARS}x_status_tokens__mutmut_11": "a missing status word read as 1, not 0: bit 0 "
+        "names no token, alarm or HE",
+    f"{_MLVARS}x_status_tokens__mutmut_29": "a missing input-quality word read as 1, not 0: "
+        "only its bits 5 (BOOST) and 6 (TRIM) are read",
     "nutpy.protocols.apcmicrolink.layout.xǁHeaderǁparse__mutmut_29": _BIG,
     "nutpy.protocols.apcmicrolink.layout.xǁHeaderǁparse__mutmut_40": _BIG,
     f"{_MLCMD}x__int_bytes__mutmut_5": _BIG,
