@@ -812,11 +812,17 @@ def test_shutdown_stayoff_presses_k_twice_1_5_s_apart() -> None:
     assert (verdict, sent, times) == (Verdict.FAILED, b"KK", [1.5])  # no OK after the 2nd
 
 
-def test_shutdown_stayoff_confirmed_by_ok() -> None:
+def first_k() -> tuple[Line, int]:
+    """A confirmed shutdown.stayoff, its first K just sent: the line and its ticket."""
     line = confirmed(ready())
     ticket = line.session.instcmd("shutdown.stayoff")
     line.wait(0)
     assert line.sent() == b"K"
+    return line, ticket
+
+
+def test_shutdown_stayoff_confirmed_by_ok() -> None:
+    line, ticket = first_k()
     line.wait()
     assert line.session.next_deadline() == pytest.approx(line.now + 1.3)
     line.wait()
@@ -825,10 +831,7 @@ def test_shutdown_stayoff_confirmed_by_ok() -> None:
 
 
 def test_a_reply_in_the_peek_window_aborts_the_double_press() -> None:
-    line = confirmed(ready())
-    ticket = line.session.instcmd("shutdown.stayoff")
-    line.wait(0)
-    assert line.sent() == b"K"
+    line, ticket = first_k()
     events = line.answer(b"NA\r\n", after=0.1)
     assert finished(events) == Finished(ticket, Verdict.FAILED, ("refused or unanswered",))
 
@@ -1222,10 +1225,7 @@ def test_a_request_queued_during_a_poll_is_sent_right_after_the_poll_s_last_repl
 
 def test_an_ok_sent_between_the_two_presses_is_read_as_the_second_press_s_answer() -> None:
     """As NUT's apc_write_rep: nothing is flushed between the presses."""
-    line = confirmed(ready())
-    ticket = line.session.instcmd("shutdown.stayoff")
-    line.wait(0)
-    assert line.sent() == b"K"
+    line, ticket = first_k()
     line.wait()  # the first press's 0.2 s without a reply
     assert line.answer(b"OK\r\n", after=0.5) == []
     events = line.wait()
@@ -1328,6 +1328,15 @@ def test_the_hourly_scan_comes_3600_s_after_the_last_one_to_the_poll() -> None:
     assert sum(data == b"Q" for _, data in log) == 2 + 3602  # discovery's poll reads Q twice
 
 
+def at_l() -> Line:
+    """A ready line in its next poll: Q read, L just sent."""
+    line = ready()
+    line.wait()
+    line.ask(b"Q", b"08")
+    assert line.sent() == b"L"
+    return line
+
+
 def test_three_doubtful_qs_end_the_poll_and_the_alert_in_the_last_starts_another() -> None:
     line = ready()
     line.answer(b"!")
@@ -1340,10 +1349,7 @@ def test_three_doubtful_qs_end_the_poll_and_the_alert_in_the_last_starts_another
 
 
 def test_three_doubtful_qs_in_the_middle_of_a_poll_leave_the_poll_going() -> None:
-    line = ready()
-    line.wait()
-    line.ask(b"Q", b"08")
-    assert line.sent() == b"L"
+    line = at_l()
     line.answer(b"230.0\r\n!")
     for _ in range(3):
         assert line.sent() == b"Q"
@@ -1362,10 +1368,7 @@ def test_an_alert_in_the_resync_after_a_garbled_reply_still_makes_the_next_poll_
 
 
 def test_a_garbled_q_after_an_alert_in_a_poll_makes_the_next_poll_soon() -> None:
-    line = ready()
-    line.wait()
-    line.ask(b"Q", b"08")
-    assert line.sent() == b"L"
+    line = at_l()
     line.answer(b"230.0\r\n!")
     line.ask(b"Q", b"0G")
     line.wait()  # the resync pause
@@ -1383,10 +1386,7 @@ def test_an_alert_just_after_the_q_reply_is_seen_along_with_the_reading() -> Non
 
 
 def test_an_unanswered_polled_query_says_which_and_knocks() -> None:
-    line = ready()
-    line.wait()
-    line.ask(b"Q", b"08")
-    assert line.sent() == b"L"
+    line = at_l()
     assert Silent("no reply to b'L'") in line.wait()
     assert line.sent() == b"Y"
 
@@ -1399,10 +1399,7 @@ def test_after_na_to_a_polled_query_the_next_poll_is_a_full_interval_later() -> 
 
 
 def test_a_reply_longer_than_nut_s_buffer_is_garbled() -> None:
-    line = ready()
-    line.wait()
-    line.ask(b"Q", b"08")
-    assert line.sent() == b"L"
+    line = at_l()
     assert line.answer(b"2" * 600 + b"\r\n") == [Garbled(b"L", b"\x00")]
 
 
