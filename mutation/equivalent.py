@@ -219,6 +219,10 @@ EQUIVALENT: dict[str, str] = {
     f"{_SSESS}__init____mutmut_37": "_heard_at starts as None: it is read only while a "
         "line is pending, and the bytes of one set it as they arrive",
     f"{_SSESS}__init____mutmut_38": "_heard_at starts as 1.0: as above",
+    f"{_SSESS}__init____mutmut_40": "_waiting starts as '': start() runs _resume, which "
+        "sets it to None first (the caller's contract: start first)",
+    f"{_SSESS}handle_timeout__mutmut_10": "_interrupted cleared to None, not False, at a "
+        "timeout: read for its truth only",
     f"{_SSESS}_resume__mutmut_2": "_waiting is '', not None, while the conversation runs: "
         "nothing reads it then, and the conversation ends only through _end, which sets None",
     f"{_SSESS}_run_steps__mutmut_2": "a step that expects nothing starts its reply as '', "

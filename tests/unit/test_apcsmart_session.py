@@ -1422,3 +1422,19 @@ def test_the_poll_after_a_request_reads_everything_nut_polls() -> None:
     fast = b"QPLOfj"
     assert polls[1].endswith(everything)  # the request's bytes, then everything
     assert polls[2:] == [fast] * 4 + [everything]
+
+
+def test_a_timeout_handled_before_the_deadline_sends_nothing() -> None:
+    line = ready()
+    assert line.wait(0.5) == [] and line.sent() == b""  # the poll is due 2 s after the last
+    line.wait()
+    assert line.sent() == b"Q"
+
+
+def test_a_q_reply_cut_short_is_garbled_not_doubtful() -> None:
+    line = ready()
+    line.wait()
+    assert line.sent() == b"Q"
+    line.answer(b"0")
+    assert line.wait() == [Garbled(b"Q", b"\x00")]
+    assert line.sent() == b""  # the resync pause, not another Q
