@@ -219,6 +219,8 @@ EQUIVALENT: dict[str, str] = {
     f"{_SSESS}__init____mutmut_37": "_heard_at starts as None: it is read only while a "
         "line is pending, and the bytes of one set it as they arrive",
     f"{_SSESS}__init____mutmut_38": "_heard_at starts as 1.0: as above",
+    f"{_SSESS}__init____mutmut_39": "_script starts as '': start() sets it before anything "
+        "reads it (the caller's contract: start first)",
     f"{_SSESS}__init____mutmut_40": "_waiting starts as '': start() runs _resume, which "
         "sets it to None first (the caller's contract: start first)",
     f"{_SSESS}handle_timeout__mutmut_10": "_interrupted cleared to None, not False, at a "
