@@ -249,16 +249,42 @@ EQUIVALENT: dict[str, str] = {
     f"{_FINDINGS}_send__mutmut_4": _ONE_BYTE,
 
     # ---- APC Smart session -----------------------------------------------------------
-    f"{_SSESS}__init____mutmut_34": "_now starts as None: start(now) sets it first",
-    f"{_SSESS}__init____mutmut_35": "_now starts as 1.0: as above",
-    f"{_SSESS}__init____mutmut_36": "_script starts as '': start() sets it before anything "
+    f"{_SSESS}__init____mutmut_23": "_unit starts as None: discovery sets it before "
+        "anything reads it (requests are taken only once polling starts)",
+    f"{_SSESS}__init____mutmut_28": "_interrupted starts as None, not False: every reply "
+        "line taken (_take_line) or timeout (handle_timeout) sets it before it is read",
+    f"{_SSESS}__init____mutmut_29": "_interrupted starts as True: as above",
+    f"{_SSESS}__init____mutmut_35": "_now starts as None: start(now) sets it first",
+    f"{_SSESS}__init____mutmut_36": "_now starts as 1.0: as above",
+    f"{_SSESS}__init____mutmut_37": "_heard_at starts as None: it is read only while a "
+        "line is pending, and the bytes of one set it as they arrive",
+    f"{_SSESS}__init____mutmut_38": "_heard_at starts as 1.0: as above",
+    f"{_SSESS}__init____mutmut_39": "_script starts as '': start() sets it before anything "
         "reads it (the caller's contract: start first)",
-    f"{_SSESS}__init____mutmut_37": "_waiting starts as '': start() runs _resume, which "
-        "sets it to None first",
-    f"{_SSESS}__init____mutmut_38": "_wake starts as None: start() runs _resume, which "
-        "sets it to False first",
-    f"{_SSESS}__init____mutmut_39": "_wake starts as True: as above",
-    f"{_SSESS}_resume__mutmut_3": "_wake reset to None, not False: read for its truth only",
+    f"{_SSESS}__init____mutmut_40": "_waiting starts as '': start() runs _resume, which "
+        "sets it to None first (the caller's contract: start first)",
+    f"{_SSESS}handle_timeout__mutmut_10": "_interrupted cleared to None, not False, at a "
+        "timeout: read for its truth only",
+    f"{_SSESS}_resume__mutmut_2": "_waiting is '', not None, while the conversation runs: "
+        "nothing reads it then, and the conversation ends only through _end, which sets None",
+    f"{_SSESS}_run_steps__mutmut_2": "a step that expects nothing starts its reply as '', "
+        "not None: Step.accepts returns True for Expect.NOTHING without looking at it",
+    f"{_SSESS}_poll_forever__mutmut_15": "the poll counter counts down: -n % 5 is 0 exactly "
+        "when n % 5 is, so the sweeps come in the same polls",
+    f"{_SSESS}_poll_forever__mutmut_16": "the poll counter counts by 2: 2n % 5 is 0 exactly "
+        "when n % 5 is (5 is prime), so the sweeps come in the same polls",
+    f"{_SSESS}_poll__mutmut_1": "sweep defaults to False: the only call without it (after "
+        "knocking) passes full=True, which reads every query whatever sweep says",
+    f"{_SSESS}_poll_one__mutmut_29": "NA's names popped with default None, not set(): every "
+        "query polled has its names, set with it in discovery and dropped with it",
+    f"{_SSESS}_poll_one__mutmut_31": "NA's names popped without a default: as above",
+    f"{_SSESS}_poll_one__mutmut_34": "NA's values popped without a default: each name was "
+        "published in discovery, and no two queries publish one name (F is output.frequency "
+        "when \\x9f\\xd3 is there; V is dropped when b answers), so it is still there",
+    f"{_SSESS}_instcmd__mutmut_15": "status starts as '', not None: instcmd_steps reads it "
+        "only for calibrate.* and 'cs', and both read Q into it first",
+    f"{_SSESS}_killpower__mutmut_20": "no known shutdown delay taken as 'XXXX', not '': "
+        "neither is digits, so both say 'after its delay'",
     f"{_SSESS}_discover__mutmut_14": _CODEC_CASE,
     f"{_SSESS}_discover__mutmut_34": "an unanswered 'a' parsed as b'XXXX', not b'': "
         "parse_cmdset refuses both (no version digit)",

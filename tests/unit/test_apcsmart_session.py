@@ -122,15 +122,24 @@ class Line:
         return log
 
 
-def ready(**options: str) -> Line:
-    """A line through the handshake, discovery of the small unit, and its first poll
-    (whose Q is read twice: the first status has nothing else to agree with)."""
-    line = Line(**options)
+def discover(line: Line, caps: bytes = CAPS) -> Line:
+    """``line`` through the handshake and discovery of the small unit: Q is sent."""
     line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET), *PROBES,
-                  (b"\x1a", CAPS))
+                  (b"\x1a", caps))
+    return line
+
+
+def polled(line: Line) -> Line:
+    """``line`` through its first poll (whose Q is read twice: the first status has
+    nothing else to agree with)."""
     line.exchange((b"Q", b"08"), (b"Q", b"08"), (b"L", b"230.0"), (b"f", b"100.0"))
     assert line.session.phase is Phase.IDLE
     return line
+
+
+def ready(**options: str) -> Line:
+    """A line through the handshake, discovery of the small unit, and its first poll."""
+    return polled(discover(Line(**options)))
 
 
 def of(kind: type, events: Iterable[Event]) -> list[Event]:
@@ -334,9 +343,10 @@ def test_a_poll_is_q_then_the_polled_queries_in_nuts_order() -> None:
 
 
 def _polls_of_a_real_unit(ups: SmartUps, count: int,
-                          change: Callable[[int], None] = lambda poll: None) -> list[bytes]:
+                          change: Callable[[Session, int], None] = lambda session, poll: None
+                          ) -> list[bytes]:
     """What the session asks in each of ``count`` polls after discovering ``ups``
-    (a poll: what it sends after waiting at least a second); ``change(n)`` runs
+    (a poll: what it sends after waiting at least a second); ``change(session, n)`` runs
     while the session waits for poll ``n`` (0: the first after the one that
     ends discovery)."""
     session = Session(interval=INTERVAL)
@@ -358,7 +368,7 @@ def _polls_of_a_real_unit(ups: SmartUps, count: int,
             deadline = session.next_deadline()
             assert deadline is not None
             if session.phase is Phase.IDLE:
-                change(len(polls) - 1)
+                change(session, len(polls) - 1)
             now = max(now, deadline)
             session.handle_timeout(now)
     return polls[1:count + 1]
@@ -375,7 +385,7 @@ def test_slow_variables_are_read_every_fifth_poll_and_when_the_status_changes() 
         *[fast[1:]] * 4, everything[1:], fast[1:]]  # the one before them read everything
     ups = SmartUps.from_dev((FIXTURES / "smart-ups-1500.dev").read_bytes())
     polls = _polls_of_a_real_unit(
-        ups, 2, lambda poll: ups.mains_fail() if poll == 1 else None)
+        ups, 2, lambda session, poll: ups.mains_fail() if poll == 1 else None)
     assert polls[0].lstrip(b"Q") == fast[1:]
     assert polls[1].lstrip(b"Q") == everything[1:]  # on battery: everything at once
 
@@ -802,11 +812,17 @@ def test_shutdown_stayoff_presses_k_twice_1_5_s_apart() -> None:
     assert (verdict, sent, times) == (Verdict.FAILED, b"KK", [1.5])  # no OK after the 2nd
 
 
-def test_shutdown_stayoff_confirmed_by_ok() -> None:
+def first_k() -> tuple[Line, int]:
+    """A confirmed shutdown.stayoff, its first K just sent: the line and its ticket."""
     line = confirmed(ready())
     ticket = line.session.instcmd("shutdown.stayoff")
     line.wait(0)
     assert line.sent() == b"K"
+    return line, ticket
+
+
+def test_shutdown_stayoff_confirmed_by_ok() -> None:
+    line, ticket = first_k()
     line.wait()
     assert line.session.next_deadline() == pytest.approx(line.now + 1.3)
     line.wait()
@@ -815,10 +831,7 @@ def test_shutdown_stayoff_confirmed_by_ok() -> None:
 
 
 def test_a_reply_in_the_peek_window_aborts_the_double_press() -> None:
-    line = confirmed(ready())
-    ticket = line.session.instcmd("shutdown.stayoff")
-    line.wait(0)
-    assert line.sent() == b"K"
+    line, ticket = first_k()
     events = line.answer(b"NA\r\n", after=0.1)
     assert finished(events) == Finished(ticket, Verdict.FAILED, ("refused or unanswered",))
 
@@ -912,9 +925,10 @@ def test_an_enum_once_round_its_caps_list_gives_up() -> None:
 
 
 def test_an_enum_whose_minus_is_refused_gives_up() -> None:
-    verdict, sent, _, _ = setvar(ready(), "input.transfer.high", "261",
-                                 Eeprom([b"253", b"257"], minus=b"NO"))
+    verdict, sent, _, events = setvar(ready(), "input.transfer.high", "261",
+                                      Eeprom([b"253", b"257"], minus=b"NO"))
     assert (verdict, sent) == (Verdict.FAILED, b"u-")
+    assert Values({"input.transfer.high": "253"}) in events  # what it read stands
 
 
 def test_a_string_is_written_as_minus_and_eight_cr_padded_bytes() -> None:
@@ -1194,3 +1208,233 @@ def test_an_unanswered_text_probe_publishes_nothing() -> None:
     assert "ups.id" not in values(events)
     assert of(Settable, events) == [  # the caps' only: no ups.id string
         Settable("input.transfer.high", "253", enums=("253", "257", "261", "265"))]
+
+
+# ---- the poll plan on a literal timeline, requests and alerts in the middle of a poll ---------
+
+
+def test_a_request_queued_during_a_poll_is_sent_right_after_the_poll_s_last_reply() -> None:
+    line = ready()
+    line.wait()
+    ticket = line.session.instcmd("test.battery.start")
+    line.exchange((b"Q", b"08"), (b"L", b"230.0"))
+    line.ask(b"f", b"100.0")
+    assert line.sent() == b"W"  # in the same call: no wait for a deadline
+    assert finished(line.answer(b"OK\r\n")) == Finished(ticket, Verdict.SUCCESS)
+
+
+def test_an_ok_sent_between_the_two_presses_is_read_as_the_second_press_s_answer() -> None:
+    """As NUT's apc_write_rep: nothing is flushed between the presses."""
+    line, ticket = first_k()
+    line.wait()  # the first press's 0.2 s without a reply
+    assert line.answer(b"OK\r\n", after=0.5) == []
+    events = line.wait()
+    assert line.sent() == b"K"
+    assert finished(events) == Finished(ticket, Verdict.SUCCESS)
+
+
+def test_a_star_while_a_reply_is_awaited_is_an_alert_not_the_reply() -> None:
+    line = ready()
+    line.wait()
+    assert line.sent() == b"Q"
+    assert line.answer(b"*") == [AlertSeen(Alert.TURNING_OFF)]
+    assert line.sent() == b""
+
+
+def test_the_alert_characters_in_the_a_reply_are_no_alerts() -> None:
+    line = Line()
+    events = line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET))
+    assert not of(AlertSeen, events)
+    assert line.sent() == b"L"
+
+
+def test_a_unit_that_names_no_firmware_is_discovered_with_an_empty_one() -> None:
+    line = Line()
+    line.ask(b"Y", b"SM")
+    assert line.sent() == b"V"
+    line.wait()
+    assert line.sent() == b"b"
+    line.wait()
+    events = line.exchange((b"a", CMDSET), *PROBES, (b"\x1a", CAPS))
+    assert events[-1] == Discovered("", 5, 6)
+
+
+def test_caps_of_a_locale_x_are_ignored_without_a_firmware() -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", b"NA"), (b"a", CMDSET), *PROBES)
+    assert not of(Settable, line.ask(b"\x1a", b"#uX43127130133136"))
+
+
+@pytest.mark.parametrize(("firmware", "usable"), [("451.2.I", True), ("60.11.I", False)])
+def test_a_caps_string_running_past_its_end_is_used_only_from_the_quirky_firmware(
+        firmware: str, usable: bool) -> None:
+    line = Line()
+    line.exchange((b"Y", b"SM"), (b"V", b"NA"), (b"b", firmware.encode()), (b"a", CMDSET),
+                  *PROBES)
+    events = line.ask(b"\x1a", CAPS + b"uI4")  # an entry cut off in its header
+    settable = [Settable("input.transfer.high", "253", enums=("253", "257", "261", "265"))]
+    assert of(Settable, events) == (settable if usable else [])
+    assert bool(of(UnusableCaps, events)) != usable
+
+
+def test_two_caps_entries_for_one_query_make_one_round_of_both() -> None:
+    line = polled(discover(Line(), caps=CAPS + b"u423270275"))
+    verdict, sent, _, _ = setvar(line, "input.transfer.high", "300",
+                                 Eeprom([b"253", b"257", b"261", b"265", b"270", b"275"]))
+    assert (verdict, sent) == (Verdict.FAILED, b"u" + b"-u" * 6)
+
+
+def test_garbled_qs_from_the_first_poll_on_make_the_data_stale_on_the_third() -> None:
+    """Each garbled poll is followed by the next 0.25 s after its resync."""
+    line = discover(Line())
+    for poll in range(3):
+        assert line.ask(b"Q", b"0G") == [Garbled(b"Q", b"0G")]
+        line.wait()  # the resync pause
+        assert (Silent("no readable Q in 3 polls in a row") in line.events) == (poll == 2)
+        assert line.session.next_deadline() == pytest.approx(line.now + 0.25)
+        line.wait()
+
+
+def instant(session: Session, now: float, replies: Replies, until: float
+            ) -> list[tuple[float, bytes]]:
+    """Every byte the session sends up to ``until`` and when, each answered at once."""
+    log: list[tuple[float, bytes]] = []
+    for _ in range(100_000):
+        out = session.data_to_send()
+        if out:
+            log.append((now, out))
+            reply = replies.answer(out)
+            if reply is not None:
+                session.receive_data(reply + b"\r\n", now)
+                continue
+        deadline = session.next_deadline()
+        assert deadline is not None
+        if deadline > until:
+            return log
+        now = deadline
+        session.handle_timeout(now)
+    raise AssertionError("the session never went past the time asked for")
+
+
+def test_the_hourly_scan_comes_3600_s_after_the_last_one_to_the_poll() -> None:
+    """Polls every 2 s from 1000.0 s, answered at once: c (read by no poll) is read
+    in discovery, then in the polls at 4600.0 s and 8200.0 s."""
+    session = Session(interval=INTERVAL)
+    session.start(1000.0)
+    replies = Replies({b"Y": b"SM", b"V": b"NA", b"b": b"NA", b"a": CMDSET,
+                       **dict(PROBES), b"\x1a": CAPS})
+    log = instant(session, 1000.0, replies, until=8204.0)
+    assert [when for when, data in log if data == b"c"] == [1000.0, 4600.0, 8200.0]
+    assert sum(data == b"Q" for _, data in log) == 2 + 3602  # discovery's poll reads Q twice
+
+
+def at_l() -> Line:
+    """A ready line in its next poll: Q read, L just sent."""
+    line = ready()
+    line.wait()
+    line.ask(b"Q", b"08")
+    assert line.sent() == b"L"
+    return line
+
+
+def test_three_doubtful_qs_end_the_poll_and_the_alert_in_the_last_starts_another() -> None:
+    line = ready()
+    line.answer(b"!")
+    for _ in range(3):
+        assert line.sent() == b"Q"
+        events = line.answer(b"0!8\r\n")
+        assert events[:2] == [AlertSeen(Alert.LINE_FAIL), Doubtful(b"Q", b"08")]
+    assert of(Polled, events)  # that poll is over, without a status: no L
+    assert line.sent() == b"Q"  # and the alert in its last reply starts the next at once
+
+
+def test_three_doubtful_qs_in_the_middle_of_a_poll_leave_the_poll_going() -> None:
+    line = at_l()
+    line.answer(b"230.0\r\n!")
+    for _ in range(3):
+        assert line.sent() == b"Q"
+        line.answer(b"0!8\r\n")
+    assert line.sent() == b"f"
+
+
+def test_an_alert_in_the_resync_after_a_garbled_reply_still_makes_the_next_poll_soon() -> None:
+    line = ready()
+    line.wait()
+    line.exchange((b"Q", b"08"), (b"L", b"23x.0"))
+    line.answer(b"!", after=0.1)
+    line.wait()  # the resync pause: then the alert is put to Q
+    line.exchange((b"Q", b"08"), (b"f", b"100.0"))
+    assert line.session.next_deadline() == pytest.approx(line.now + 0.25)
+
+
+def test_a_garbled_q_after_an_alert_in_a_poll_makes_the_next_poll_soon() -> None:
+    line = at_l()
+    line.answer(b"230.0\r\n!")
+    line.ask(b"Q", b"0G")
+    line.wait()  # the resync pause
+    line.ask(b"f", b"100.0")
+    assert line.session.next_deadline() == pytest.approx(line.now + 0.25)
+
+
+def test_an_alert_just_after_the_q_reply_is_seen_along_with_the_reading() -> None:
+    line = ready()
+    line.answer(b"!")
+    assert line.sent() == b"Q"
+    events = line.answer(b"08\r\n%")
+    assert AlertSeen(Alert.LOW_BATTERY) in events
+    assert Unconfirmed(Alert.LINE_FAIL, 0x08) in events
+
+
+def test_an_unanswered_polled_query_says_which_and_knocks() -> None:
+    line = at_l()
+    assert Silent("no reply to b'L'") in line.wait()
+    assert line.sent() == b"Y"
+
+
+def test_after_na_to_a_polled_query_the_next_poll_is_a_full_interval_later() -> None:
+    line = ready()
+    line.wait()
+    line.exchange((b"Q", b"08"), (b"L", b"NA"), (b"f", b"100.0"))
+    assert line.session.next_deadline() == pytest.approx(line.now + INTERVAL)
+
+
+def test_a_reply_longer_than_nut_s_buffer_is_garbled() -> None:
+    line = at_l()
+    assert line.answer(b"2" * 600 + b"\r\n") == [Garbled(b"L", b"\x00")]
+
+
+@pytest.mark.parametrize("reply", [None, b"NA"])
+def test_a_write_whose_first_read_fails_writes_nothing(reply: bytes | None) -> None:
+    verdict, sent, _, _ = setvar(ready(), "ups.id", "NEWNAME", Replies({b"c": reply}))
+    assert (verdict, sent) == (Verdict.FAILED, b"c")
+
+
+def test_the_poll_after_a_request_reads_everything_nut_polls() -> None:
+    ups = SmartUps.from_dev((FIXTURES / "smart-ups-1500.dev").read_bytes())
+    tickets: list[int] = []
+
+    def request(session: Session, poll: int) -> None:
+        if poll == 1 and not tickets:
+            tickets.append(session.instcmd("test.panel.start"))
+
+    polls = _polls_of_a_real_unit(ups, 7, request)
+    everything = b"QCPXLF9GMNOfBj"
+    fast = b"QPLOfj"
+    assert polls[1].endswith(everything)  # the request's bytes, then everything
+    assert polls[2:] == [fast] * 4 + [everything]
+
+
+def test_a_timeout_handled_before_the_deadline_sends_nothing() -> None:
+    line = ready()
+    assert line.wait(0.5) == [] and line.sent() == b""  # the poll is due 2 s after the last
+    line.wait()
+    assert line.sent() == b"Q"
+
+
+def test_a_q_reply_cut_short_is_garbled_not_doubtful() -> None:
+    line = ready()
+    line.wait()
+    assert line.sent() == b"Q"
+    line.answer(b"0")
+    assert line.wait() == [Garbled(b"Q", b"\x00")]
+    assert line.sent() == b""  # the resync pause, not another Q
