@@ -182,6 +182,15 @@ EQUIVALENT: dict[str, str] = {
 
     # ---- APC Microlink codec ------------------------------------------------------
     "nutpy.protocols.apcmicrolink.layout.xǁ_Parserǁnumber__mutmut_9": _BIG,
+    "nutpy.protocols.apcmicrolink.layout.xǁ_Parserǁblock__mutmut_59": "no path for the "
+        "body of a collection repeated 0 times: the fields it names are thrown away",
+    f"{_MLVARS}x__as_int__mutmut_5": _BIG,
+    f"{_MLVARS}x_device_status__mutmut_5": _BIG,
+    f"{_MLVARS}x__word__mutmut_12": _UNSIGNED_NONE,
+    f"{_MLVARS}x_status_tokens__mutmut_53": "a missing calibration word read as 1, not 0: "
+        "only its bit 1 (CAL) is read",
+    f"{_MLVARS}x_status_tokens__mutmut_70": "a missing signalling word read as 1, not 0: "
+        "only its bit 1 (LB) is read",
     f"{_MLVARS}x__fixed_text__mutmut_12": "rstrip('XX0XX') for rstrip('0'): the text is "
         "digits, a sign and a point, so only its zeros are in either set",
     f"{_MLVARS}x__fixed_text__mutmut_13": "rstrip('XX.XX') for rstrip('.'): as above, for "

@@ -95,3 +95,10 @@ def test_a_token_no_descriptor_uses_is_refused_with_its_place(code: str, message
 
 def test_the_last_usage_token_below_e0_is_a_usage() -> None:
     assert list(parse_descriptor(bytes(12) + H("DFFFF6"), 0)) == ["DF"]
+
+
+def test_a_collection_repeated_no_times_inside_a_namespace_leaves_the_namespace_open() -> None:
+    # F8 02 { 40 FD 3D 00 { FE 10 { B6 } } 41 } F6: the empty collection's body holds a
+    # block of its own; 41 is still in namespace 2, right after 40 in the data.
+    fields = parse_descriptor(bytes(12) + H("F80240FD3D00FE10B6FFFF41FFF6"), 0)
+    assert fields == {"2:40": Field("2:40", 0, 2), "2:41": Field("2:41", 2, 2)}

@@ -96,3 +96,11 @@ def test_the_status_word_gives_tokens_alarms_and_the_device_status() -> None:
     assert status_flags(*unit({"2:4.6.16": H("0001")})) == ((), (), "")
     assert status_flags(*unit({"2:4.6.16": H("0020")})) == (("BOOST",), (), "")
     assert status_flags(*unit({"2:4.A": H("00000000")})) == ((), (), "0x00000000")
+
+
+@pytest.mark.parametrize(("error", "replace"), [(0, False), (1, True), (2, False), (4, True),
+                                                (8, False)])
+def test_replace_battery_from_bits_0_and_2_of_the_battery_error_word(error: int,
+                                                                      replace: bool) -> None:
+    layout, blob = unit({"2:4.A": (1 << 1).to_bytes(4, "big"), "2:4.34": H(f"{error:04X}")})
+    assert ("RB" in status_flags(layout, blob)[0]) is replace
