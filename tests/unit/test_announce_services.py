@@ -66,3 +66,10 @@ def test_announce_off_turns_it_off_and_unset_means_on() -> None:
 def test_lan_addresses() -> None:
     assert lan_addresses(["0.0.0.0", "127.0.0.5", "10.1.2.3", "fe80::2", "fd00::1", "x"]) == [
         "10.1.2.3", "fd00::1"]
+
+
+def test_a_device_list_filling_the_txt_string_exactly_is_kept_whole() -> None:
+    # "device_list=" is 12 bytes: 243 more fill the 255 a TXT string's length byte allows.
+    names = ["a" * 121, "b" * 121]  # 121 + ";" + 121 = 243
+    assert device_list(names) == ";".join(names)
+    assert device_list([*names[:1], "b" * 122]) == "a" * 121  # 244: the second is dropped
