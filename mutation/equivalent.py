@@ -237,7 +237,7 @@ EQUIVALENT: dict[str, str] = {
     f"{_METRICS}Metricsǁscrape__mutmut_25": "'XXXX' for a missing Accept header: "
         "choose_encoder gives the text format for a header naming no type it knows, as for ''",
     f"{_METRICS}_UpsCollectorǁ_own__mutmut_98": _UNLABELLED,
-    f"{_METRICS}_UpsCollectorǁ_variables__mutmut_30": _UNLABELLED,
+    f"{_METRICS}_UpsCollectorǁ_variables__mutmut_31": _UNLABELLED,
     f"{_SSE}xǁ_Filterǁwants__mutmut_1": "a Resync refused by the filter: the feed never "
         "offers one to it (the subscription makes the Resync itself, past the filter)",
     f"{_SSE}x__from_feed__mutmut_10": _BATCHED,
