@@ -106,10 +106,8 @@ class _Parser:
                 pos = self.block(pos + 1, f"{path}{self.byte(pos):X}.")
             elif token == 0xFD:
                 ident, count = self.byte(pos), self.byte(pos + 1)
-                if count == 0:  # a body repeated no times: read to its end, keep nothing
-                    fields, data = dict(self.fields), self.data
-                    pos = self.block(pos + 2, f"{path}{ident:X}[0].")
-                    self.fields, self.data = fields, data
+                if count == 0:  # a body repeated no times: a scratch parser finds its end
+                    pos = _Parser(self.blob, self.data).block(pos + 2, "")
                     continue
                 for i in range(count):  # the body repeats, data index by index
                     end = self.block(pos + 2, f"{path}{ident:X}[{i}].")
